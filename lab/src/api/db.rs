@@ -1,0 +1,208 @@
+//! The api's PostgreSQL pool, with the wait figures behind `/debug/dbstats`.
+//!
+//! sqlx's pool does not say how long callers waited for a connection, so the
+//! api measures it around every acquire: first a `try_acquire` (an idle
+//! connection was free: no wait), and only if that fails a timed `acquire`
+//! (the caller waited, and we record how long).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::{
+    Executor, PgPool, Postgres,
+    pool::PoolConnection,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use super::error::ApiError;
+use crate::cli::ApiKnobs;
+
+/// The pool plus its wait counters. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: PgPool,
+    pool_size: u32,
+    waits: Arc<WaitCounters>,
+}
+
+/// Atomics, not a Mutex: every request updates them and nothing needs a
+/// consistent snapshot of all of them at once.
+#[derive(Debug, Default)]
+struct WaitCounters {
+    acquires: AtomicU64,
+    waited: AtomicU64,
+    timeouts: AtomicU64,
+    wait_total_us: AtomicU64,
+    wait_max_us: AtomicU64,
+}
+
+/// The JSON shape of `/debug/dbstats`. Counters run from start-up or the
+/// last `POST /admin/reset`.
+#[derive(Debug, Serialize)]
+pub struct DbStats {
+    /// Most connections the pool may hold (`--db-pool-size`).
+    pub max: u32,
+    /// Connections lent out to requests right now.
+    pub in_use: u32,
+    /// Open connections nobody is using.
+    pub idle: u32,
+    /// Connections requested.
+    pub acquires: u64,
+    /// Requests that found no idle connection and had to wait.
+    pub waited: u64,
+    /// Waits that gave up after `--db-acquire-timeout-ms` (answered 503).
+    pub timeouts: u64,
+    /// Total time spent waiting, in milliseconds.
+    pub wait_total_ms: f64,
+    /// Longest single wait, in milliseconds.
+    pub wait_max_ms: f64,
+}
+
+impl Db {
+    /// Connects lazily: the api starts, answers `/healthz`, and reports
+    /// not-ready on `/readyz` until PostgreSQL answers.
+    pub fn connect(database_url: &str, knobs: &ApiKnobs) -> anyhow::Result<Self> {
+        let options: PgConnectOptions = database_url.parse().with_context(|| {
+            "DATABASE_URL (--database-url) is not a PostgreSQL URL; \
+             expected postgres://USER[:PASSWORD]@HOST:PORT/DATABASE"
+        })?;
+        // A request waits for a row lock no longer than it would wait for a
+        // connection: without a lock_timeout, a lock wait whose request was
+        // abandoned goes on in PostgreSQL until the lock is granted.
+        let lock_timeout = format!("SET lock_timeout = {}", knobs.db_acquire_timeout_ms);
+        let pool = PgPoolOptions::new()
+            .max_connections(knobs.db_pool_size)
+            .acquire_timeout(knobs.db_acquire_timeout())
+            .after_connect(move |conn, _meta| {
+                let lock_timeout = lock_timeout.clone();
+                Box::pin(async move {
+                    conn.execute(lock_timeout.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(options);
+        Ok(Self {
+            pool,
+            pool_size: knobs.db_pool_size,
+            waits: Arc::default(),
+        })
+    }
+
+    /// Applies the embedded migrations, retrying while PostgreSQL is not up
+    /// yet (in a cluster the api may start before the database).
+    pub async fn migrate(&self, give_up_after: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + give_up_after;
+        loop {
+            match sqlx::migrate!("./migrations").run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(error) if Instant::now() < deadline && is_unreachable(&error) => {
+                    tracing::warn!(%error, "PostgreSQL not reachable yet; retrying in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(error) => {
+                    return Err(error).context(
+                        "could not apply the database migrations: is PostgreSQL running and \
+                         DATABASE_URL right? (locally: pg_isready; in the cluster: make up)",
+                    );
+                }
+            }
+        }
+    }
+
+    /// A connection for one request, timing the wait if there was one.
+    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, ApiError> {
+        self.waits.acquires.fetch_add(1, Ordering::Relaxed);
+        if let Some(conn) = self.pool.try_acquire() {
+            return Ok(conn);
+        }
+        let started = Instant::now();
+        let result = self.pool.acquire().await;
+        let waited = started.elapsed();
+        let waits = &self.waits;
+        let waited_us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        waits.waited.fetch_add(1, Ordering::Relaxed);
+        waits.wait_total_us.fetch_add(waited_us, Ordering::Relaxed);
+        waits.wait_max_us.fetch_max(waited_us, Ordering::Relaxed);
+        match result {
+            Ok(conn) => Ok(conn),
+            Err(sqlx::Error::PoolTimedOut) => {
+                waits.timeouts.fetch_add(1, Ordering::Relaxed);
+                Err(ApiError::PoolExhausted {
+                    waited,
+                    pool_size: self.pool_size,
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Whether PostgreSQL answers a trivial query within `within`.
+    pub async fn is_ready(&self, within: Duration) -> bool {
+        // Straight from the pool, not through `acquire`: readiness polls
+        // must not show up in the request wait figures.
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(within, ping).await, Ok(Ok(_)))
+    }
+
+    pub fn stats(&self) -> DbStats {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        let waits = &self.waits;
+        DbStats {
+            max: self.pool_size,
+            in_use: self.pool.size().saturating_sub(idle),
+            idle,
+            acquires: waits.acquires.load(Ordering::Relaxed),
+            waited: waits.waited.load(Ordering::Relaxed),
+            timeouts: waits.timeouts.load(Ordering::Relaxed),
+            wait_total_ms: micros_to_ms(waits.wait_total_us.load(Ordering::Relaxed)),
+            wait_max_ms: micros_to_ms(waits.wait_max_us.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Puts the data back to its seed values and zeroes the wait counters,
+    /// without a restart (`make reset`, the runner before each run).
+    pub async fn reset(&self) -> Result<(), ApiError> {
+        let mut conn = self.acquire().await?;
+        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+        sqlx::query("TRUNCATE orders RESTART IDENTITY")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE products SET stock = initial_stock")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        for counter in [
+            &self.waits.acquires,
+            &self.waits.waited,
+            &self.waits.timeouts,
+            &self.waits.wait_total_us,
+            &self.waits.wait_max_us,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Closes every connection; called once the server has drained.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn micros_to_ms(micros: u64) -> f64 {
+    micros as f64 / 1000.0
+}
+
+fn is_unreachable(error: &sqlx::migrate::MigrateError) -> bool {
+    matches!(
+        error,
+        sqlx::migrate::MigrateError::Execute(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
+    )
+}

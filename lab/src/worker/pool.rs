@@ -1,0 +1,137 @@
+//! A worker pool: one queue and a fixed number of workers taking jobs from it.
+//!
+//! How many pools there are and which jobs go where is the bulkhead case,
+//! in `cases/bulkheads.rs`; this file is only the machinery.
+//!
+//! A job simulates I/O-bound work (a call to a slow service, a file
+//! conversion): it holds its worker for its duration without using CPU.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::batches::Batches;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobClass {
+    Fast,
+    Slow,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Job {
+    pub batch_id: u64,
+    pub class: JobClass,
+    pub work: Duration,
+    /// When the job was queued: its latency is measured from here.
+    pub queued_at: Instant,
+}
+
+/// What every pool needs from the worker role.
+#[derive(Debug, Clone)]
+pub struct PoolContext {
+    pub batches: Arc<Batches>,
+    /// Cancelled at shutdown: workers stop, even mid-job.
+    pub stop: CancellationToken,
+    /// Workers are spawned here so that shutdown can wait for them.
+    pub tasks: TaskTracker,
+}
+
+#[derive(Debug)]
+pub struct Pool {
+    name: &'static str,
+    workers: u32,
+    queue: async_channel::Sender<Job>,
+    /// Kept to drain the queue on reset.
+    backlog: async_channel::Receiver<Job>,
+    busy: Arc<AtomicU32>,
+}
+
+/// One pool in `GET /stats`.
+#[derive(Debug, Serialize)]
+pub struct PoolStats {
+    pub name: &'static str,
+    pub workers: u32,
+    /// Workers running a job now.
+    pub busy: u32,
+    /// Jobs waiting for a worker.
+    pub queued: usize,
+}
+
+impl Pool {
+    /// Starts `workers` workers on one shared queue.
+    ///
+    /// The queue is unbounded here; the worker role refuses batches that
+    /// would take all queues past `--max-queued-jobs`, which bounds it.
+    pub fn start(name: &'static str, workers: u32, context: &PoolContext) -> Self {
+        let (queue, backlog) = async_channel::unbounded::<Job>();
+        let busy = Arc::new(AtomicU32::new(0));
+        for _ in 0..workers {
+            let jobs = backlog.clone();
+            let busy = Arc::clone(&busy);
+            let context = context.clone();
+            context.tasks.clone().spawn(async move {
+                loop {
+                    let job = tokio::select! {
+                        () = context.stop.cancelled() => break,
+                        job = jobs.recv() => match job {
+                            Ok(job) => job,
+                            Err(_) => break,
+                        },
+                    };
+                    busy.fetch_add(1, Ordering::Relaxed);
+                    let finished = tokio::select! {
+                        () = context.stop.cancelled() => false,
+                        () = tokio::time::sleep(job.work) => true,
+                    };
+                    busy.fetch_sub(1, Ordering::Relaxed);
+                    if !finished {
+                        break;
+                    }
+                    context
+                        .batches
+                        .complete(job.batch_id, job.class, job.queued_at.elapsed());
+                }
+            });
+        }
+        Self {
+            name,
+            workers,
+            queue,
+            backlog,
+            busy,
+        }
+    }
+
+    /// Queues a job. Never waits: the queue is unbounded (see [`Pool::start`]).
+    pub fn submit(&self, job: Job) {
+        // Sending fails only if every receiver is gone, and the pool itself
+        // holds one, so this cannot fail while the pool exists.
+        let _ = self.queue.try_send(job);
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Drops every queued job; returns how many.
+    pub fn clear(&self) -> usize {
+        std::iter::from_fn(|| self.backlog.try_recv().ok()).count()
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            name: self.name,
+            workers: self.workers,
+            busy: self.busy.load(Ordering::Relaxed),
+            queued: self.queued(),
+        }
+    }
+}
