@@ -15,7 +15,10 @@
 pub mod batches;
 pub mod pool;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Json, Router,
@@ -190,7 +193,7 @@ async fn create_batch(
     }
 
     let id = state.batches.create(batch.fast, batch.slow);
-    let queued_at = tokio::time::Instant::now().into_std();
+    let queued_at = Instant::now();
     for class in interleave(batch.fast, batch.slow) {
         let work = match class {
             JobClass::Fast => state.workload.fast_job_ms,
