@@ -27,15 +27,20 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 measure() {
     local name=$1 url=$2
     shift 2
-    TOKIO_WORKER_THREADS=1 RUST_LOG=warn taskset -c 1 "$@" &
-    local pid=$!
-    trap 'kill $pid 2>/dev/null || true' RETURN
+    # The server's output goes to a file: it must not hold the pipe of the
+    # $(...) that called us, or the caller would wait for it to exit.
+    TOKIO_WORKER_THREADS=1 RUST_LOG=warn taskset -c 1 "$@" > "target/bench-$name.log" 2>&1 &
+    local pid=$! started=no
     for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null "$url" 2>/dev/null && break
+        if curl -fsS -o /dev/null "$url" 2>/dev/null; then started=yes; break; fi
         sleep 0.05
     done
-    curl -fsS -o /dev/null "$url" || { echo "$name did not start" >&2; return 1; }
-    taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "$url" > "target/bench-$name.txt"
+    if [ "$started" = yes ]; then
+        taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "$url" > "target/bench-$name.txt"
+    fi
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    [ "$started" = yes ] || { echo "$name did not start; see target/bench-$name.log" >&2; return 1; }
     awk '/^Requests\/sec/ {print $2}' "target/bench-$name.txt"
 }
 
