@@ -7,7 +7,9 @@ use axum::{Router, routing::get};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9100".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9100".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let app = Router::new().route("/", get(|| async { "hello" }));
     axum::serve(listener, app).await?;

@@ -25,9 +25,8 @@ async fn post_order(api: &Served, body: Value) -> reqwest::Response {
 
 #[tokio::test]
 async fn health_readiness_and_debug_endpoints_answer() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(&db, &dep, &["--db-pool-size", "4"]).await;
+    let stack = support::api_stack(&["--db-pool-size", "4"]).await;
+    let api = &stack.api;
 
     let health = support::client()
         .get(api.url("/healthz"))
@@ -108,9 +107,8 @@ async fn a_bad_database_url_is_explained() {
 
 #[tokio::test]
 async fn timeouts_case_answers_from_dep() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(&db, &dep, &["--timeouts-dep", "latency_ms=5"]).await;
+    let stack = support::api_stack(&["--timeouts-dep", "latency_ms=5"]).await;
+    let api = &stack.api;
     let body = get_json(&api.url("/cases/timeouts")).await;
     assert_eq!(body["source"], "dep");
     assert!(
@@ -122,9 +120,8 @@ async fn timeouts_case_answers_from_dep() {
 
 #[tokio::test]
 async fn timeouts_baseline_waits_as_long_as_the_hang() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(&db, &dep, &["--timeouts-dep", "hang_rate=1&hang_ms=1500"]).await;
+    let stack = support::api_stack(&["--timeouts-dep", "hang_rate=1&hang_ms=1500"]).await;
+    let api = &stack.api;
     let started = Instant::now();
     let response = support::client()
         .get(api.url("/cases/timeouts"))
@@ -140,19 +137,14 @@ async fn timeouts_baseline_waits_as_long_as_the_hang() {
 
 #[tokio::test]
 async fn timeouts_baseline_queues_calls_behind_slow_ones() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(
-        &db,
-        &dep,
-        &[
-            "--dep-max-connections",
-            "1",
-            "--timeouts-dep",
-            "latency_ms=800",
-        ],
-    )
+    let stack = support::api_stack(&[
+        "--dep-max-connections",
+        "1",
+        "--timeouts-dep",
+        "latency_ms=800",
+    ])
     .await;
+    let api = &stack.api;
     let started = Instant::now();
     let first = tokio::spawn(support::client().get(api.url("/cases/timeouts")).send());
     let second = tokio::spawn(support::client().get(api.url("/cases/timeouts")).send());
@@ -182,14 +174,8 @@ async fn timeouts_baseline_queues_calls_behind_slow_ones() {
 
 #[tokio::test]
 async fn a_failing_dep_is_a_502_that_says_so() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(
-        &db,
-        &dep,
-        &["--timeouts-dep", "fail_rate=1&fail_status=503"],
-    )
-    .await;
+    let stack = support::api_stack(&["--timeouts-dep", "fail_rate=1&fail_status=503"]).await;
+    let api = &stack.api;
     let response = support::client()
         .get(api.url("/cases/timeouts"))
         .send()
@@ -207,11 +193,10 @@ async fn a_failing_dep_is_a_502_that_says_so() {
 
 #[tokio::test]
 async fn tx_case_places_orders_and_takes_stock() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(&db, &dep, &["--tx-dep", "latency_ms=1"]).await;
+    let stack = support::api_stack(&["--tx-dep", "latency_ms=1"]).await;
+    let (api, db) = (&stack.api, &stack.db);
     for (n, quantity) in [(1, 2), (2, 3)] {
-        let response = post_order(&api, json!({ "product_id": 1, "quantity": quantity })).await;
+        let response = post_order(api, json!({ "product_id": 1, "quantity": quantity })).await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let receipt: Value = response.json().await.expect("receipt");
         assert_eq!(receipt["order_id"], n);
@@ -236,9 +221,8 @@ async fn tx_case_places_orders_and_takes_stock() {
 
 #[tokio::test]
 async fn tx_case_rejects_bad_orders_with_clear_errors() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(&db, &dep, &["--tx-dep", "latency_ms=1"]).await;
+    let stack = support::api_stack(&["--tx-dep", "latency_ms=1"]).await;
+    let (api, db) = (&stack.api, &stack.db);
     let client = support::client();
 
     let malformed = client
@@ -285,7 +269,7 @@ async fn tx_case_rejects_bad_orders_with_clear_errors() {
             "no product with id 42",
         ),
     ] {
-        let response = post_order(&api, body.clone()).await;
+        let response = post_order(api, body.clone()).await;
         assert_eq!(response.status(), status, "{body}");
         let error: Value = response.json().await.expect("JSON error");
         let message = error["error"].as_str().unwrap_or_default();
@@ -297,27 +281,22 @@ async fn tx_case_rejects_bad_orders_with_clear_errors() {
         .execute(&mut conn)
         .await
         .expect("update");
-    let response = post_order(&api, json!({ "product_id": 2, "quantity": 2 })).await;
+    let response = post_order(api, json!({ "product_id": 2, "quantity": 2 })).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }
 
 #[tokio::test]
 async fn tx_baseline_holds_the_hot_row_and_a_connection_across_the_dep_call() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(
-        &db,
-        &dep,
-        &[
-            "--db-pool-size",
-            "2",
-            "--db-acquire-timeout-ms",
-            "10000",
-            "--tx-dep",
-            "latency_ms=300",
-        ],
-    )
+    let stack = support::api_stack(&[
+        "--db-pool-size",
+        "2",
+        "--db-acquire-timeout-ms",
+        "10000",
+        "--tx-dep",
+        "latency_ms=300",
+    ])
     .await;
+    let api = &stack.api;
     let started = Instant::now();
     let orders: Vec<_> = (0..5)
         .map(|_| tokio::spawn(post_order_owned(api.url("/cases/tx"))))
@@ -351,21 +330,16 @@ async fn post_order_owned(url: String) -> StatusCode {
 
 #[tokio::test]
 async fn tx_pool_exhaustion_is_a_503_that_points_at_dbstats() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(
-        &db,
-        &dep,
-        &[
-            "--db-pool-size",
-            "1",
-            "--db-acquire-timeout-ms",
-            "200",
-            "--tx-dep",
-            "latency_ms=1500",
-        ],
-    )
+    let stack = support::api_stack(&[
+        "--db-pool-size",
+        "1",
+        "--db-acquire-timeout-ms",
+        "200",
+        "--tx-dep",
+        "latency_ms=1500",
+    ])
     .await;
+    let api = &stack.api;
     let holder = tokio::spawn(post_order_owned(api.url("/cases/tx")));
     eventually(
         Duration::from_secs(2),
@@ -373,7 +347,7 @@ async fn tx_pool_exhaustion_is_a_503_that_points_at_dbstats() {
         || async { (get_json(&api.url("/debug/dbstats")).await["in_use"] == 1).then_some(()) },
     )
     .await;
-    let response = post_order(&api, json!({ "product_id": 1, "quantity": 1 })).await;
+    let response = post_order(api, json!({ "product_id": 1, "quantity": 1 })).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let error: Value = response.json().await.expect("JSON error");
     assert!(
@@ -388,14 +362,8 @@ async fn tx_pool_exhaustion_is_a_503_that_points_at_dbstats() {
 
 #[tokio::test]
 async fn abandoned_orders_release_their_lock_and_connection() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(
-        &db,
-        &dep,
-        &["--db-pool-size", "3", "--tx-dep", "latency_ms=20000"],
-    )
-    .await;
+    let stack = support::api_stack(&["--db-pool-size", "3", "--tx-dep", "latency_ms=20000"]).await;
+    let (api, dep, db) = (&stack.api, &stack.dep, &stack.db);
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_millis(300))
         .build()
@@ -440,9 +408,8 @@ async fn abandoned_orders_release_their_lock_and_connection() {
 
 #[tokio::test]
 async fn autoscale_case_does_the_configured_work() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(&db, &dep, &["--autoscale-rounds", "1000"]).await;
+    let stack = support::api_stack(&["--autoscale-rounds", "1000"]).await;
+    let api = &stack.api;
     let body = get_json(&api.url("/cases/autoscale")).await;
     assert_eq!(body["rounds"], 1000);
     assert_eq!(body["digest"], sha256_chain(1000));
@@ -451,10 +418,9 @@ async fn autoscale_case_does_the_configured_work() {
 
 #[tokio::test]
 async fn reset_restores_seed_values_and_zeroes_the_counters() {
-    let db = TestDb::create().await;
-    let dep = support::dep().await;
-    let (api, _) = support::api(&db, &dep, &["--tx-dep", "latency_ms=1"]).await;
-    let response = post_order(&api, json!({ "product_id": 3, "quantity": 7 })).await;
+    let stack = support::api_stack(&["--tx-dep", "latency_ms=1"]).await;
+    let (api, db) = (&stack.api, &stack.db);
+    let response = post_order(api, json!({ "product_id": 3, "quantity": 7 })).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 
     let reset = support::client()
@@ -476,7 +442,7 @@ async fn reset_restores_seed_values_and_zeroes_the_counters() {
         .expect("count");
     assert_eq!(orders, 0);
     assert_eq!(get_json(&api.url("/debug/dbstats")).await["acquires"], 0);
-    let receipt: Value = post_order(&api, json!({ "product_id": 3, "quantity": 1 }))
+    let receipt: Value = post_order(api, json!({ "product_id": 3, "quantity": 1 }))
         .await
         .json()
         .await

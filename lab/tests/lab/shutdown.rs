@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::support::{self, Served, eventually, get_json};
+use crate::support::{self, Served, eventually};
 
 #[tokio::test]
 async fn a_request_in_flight_finishes_during_shutdown() {
@@ -17,12 +17,7 @@ async fn a_request_in_flight_finishes_during_shutdown() {
             .get(dep.url("/work?latency_ms=700"))
             .send(),
     );
-    eventually(
-        Duration::from_secs(2),
-        "the request to be in flight",
-        || async { (get_json(&dep.url("/stats")).await["in_flight"] == 1).then_some(()) },
-    )
-    .await;
+    support::dep_in_flight(&dep, 1).await;
 
     let url = dep.url("/healthz");
     dep.begin_shutdown();
@@ -56,12 +51,7 @@ async fn the_drain_is_bounded() {
             .get(dep.url("/work?latency_ms=60000"))
             .send(),
     );
-    eventually(
-        Duration::from_secs(2),
-        "the request to be in flight",
-        || async { (get_json(&dep.url("/stats")).await["in_flight"] == 1).then_some(()) },
-    )
-    .await;
+    support::dep_in_flight(&dep, 1).await;
 
     let started = Instant::now();
     dep.shutdown().await.expect("shutdown is not an error");

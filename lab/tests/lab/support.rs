@@ -162,6 +162,22 @@ pub async fn api(db: &TestDb, dep: &Served, extra: &[&str]) -> (Served, AppState
     (served, state)
 }
 
+/// An api with its own dep and database. Fields drop in order: the servers
+/// first, the database last.
+#[derive(Debug)]
+pub struct ApiStack {
+    pub api: Served,
+    pub dep: Served,
+    pub db: TestDb,
+}
+
+pub async fn api_stack(extra: &[&str]) -> ApiStack {
+    let db = TestDb::create().await;
+    let dep = dep().await;
+    let (api, _) = api(&db, &dep, extra).await;
+    ApiStack { api, dep, db }
+}
+
 /// A worker with the given extra flags; stop it with [`Worker::stop`].
 pub async fn worker(extra: &[&str]) -> (Served, Worker) {
     let mut argv = vec!["lab", "worker"];
@@ -187,6 +203,14 @@ pub async fn get_json(url: &str) -> serde_json::Value {
         response.status()
     );
     response.json().await.expect("JSON body")
+}
+
+/// Waits until dep is serving exactly `calls` calls.
+pub async fn dep_in_flight(dep: &Served, calls: u64) {
+    eventually(Duration::from_secs(5), "dep calls in flight", || async {
+        (get_json(&dep.url("/stats")).await["in_flight"] == calls).then_some(())
+    })
+    .await;
 }
 
 /// Polls `check` until it returns `Some`, or panics after `within`.
