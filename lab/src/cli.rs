@@ -136,9 +136,10 @@ pub struct ApiWorkload {
     #[arg(long, env = "LAB_TX_DEP", default_value = "latency_ms=50")]
     pub tx_dep: Behaviour,
 
-    /// SHA-256 rounds per /cases/autoscale request; 100000 rounds is roughly
-    /// 20-40 ms of CPU on a laptop core.
-    #[arg(long, env = "LAB_AUTOSCALE_ROUNDS", default_value_t = 100_000,
+    /// SHA-256 rounds per /cases/autoscale request. The default, 400000, is
+    /// about 20 ms of CPU on one core of the project's 2-core test machine
+    /// (release build; about 35 ms in a dev build).
+    #[arg(long, env = "LAB_AUTOSCALE_ROUNDS", default_value_t = 400_000,
           value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
     pub autoscale_rounds: u32,
 }
@@ -163,8 +164,9 @@ pub struct WorkerArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Resilience knobs")]
 pub struct WorkerKnobs {
-    /// Job workers in total. The bulkhead case decides how they are split
-    /// into pools; adding workers hides starvation only until load grows.
+    /// Job workers in total, at least 2 so they can be split. The bulkhead
+    /// case decides how they are split into pools; adding workers hides
+    /// starvation only until the load grows.
     #[arg(long, env = "LAB_WORKERS", default_value_t = 8,
           value_parser = clap::value_parser!(u32).range(2..=1024))]
     pub workers: u32,

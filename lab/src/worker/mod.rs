@@ -183,6 +183,8 @@ async fn create_batch(
             "a batch holds at most {max} jobs (--max-jobs-per-batch), this one has {jobs}; split it"
         )));
     }
+    // Checked, then queued, without a lock: two batches arriving together
+    // may overshoot the bound by one batch, which is itself bounded.
     let queued: usize = state.pools.all().iter().map(|pool| pool.queued()).sum();
     let max_queued = state.knobs.max_queued_jobs;
     if queued as u64 + jobs > u64::from(max_queued) {
