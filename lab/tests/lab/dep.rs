@@ -13,7 +13,10 @@ async fn a_plain_call_answers_at_once() {
     let dep = support::dep().await;
     let started = Instant::now();
     let body = get_json(&dep.url("/work")).await;
-    assert!(started.elapsed() < Duration::from_millis(200));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "no delay asked, none given"
+    );
     assert_eq!(body["outcome"], "ok");
     assert_eq!(body["delay_ms"], 0);
     assert_eq!(get_json(&dep.url("/stats")).await["completed"], 1);
