@@ -1,0 +1,3 @@
+//! Integration tests for the runner.
+
+mod scenarios;
