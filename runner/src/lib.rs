@@ -5,6 +5,7 @@
 //! - [`cli`]: the command line.
 
 pub mod cli;
+pub mod load;
 pub mod scenario;
 
 use std::process::ExitCode;

@@ -1,3 +1,4 @@
 //! Integration tests for the runner.
 
+mod load;
 mod scenarios;

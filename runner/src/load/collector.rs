@@ -1,0 +1,394 @@
+//! Where every request's outcome lands: HDR histograms for the whole run
+//! and per-second buckets for the timeline.
+//!
+//! Two latencies per request:
+//! - *corrected*: from the intended send time to the end of the body. This
+//!   is what a user arriving on schedule waits, including time the
+//!   generator or the system made them queue (coordinated omission
+//!   corrected). Scores and charts use it.
+//! - *service*: from the actual send to the end of the body.
+//!
+//! A std Mutex, not a tokio one: nothing awaits while it is held, and each
+//! record is a few histogram increments.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Mutex, MutexGuard, PoisonError},
+    time::{Duration, Instant},
+};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Latencies are recorded in microseconds, up to this: ten minutes.
+const MAX_LATENCY_US: u64 = 600_000_000;
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An answer, read to the end of its body.
+    Status(u16),
+    Failed(ErrorKind),
+}
+
+impl Outcome {
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Status(200..=299))
+    }
+}
+
+/// Why a request got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request cap ran out.
+    Timeout,
+    /// No connection could be made.
+    Connect,
+    /// The answer broke off while its body was read.
+    Body,
+    /// Anything else the HTTP client reported.
+    Other,
+}
+
+#[derive(Debug)]
+pub struct Collector {
+    start: Instant,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    corrected: Histogram<u64>,
+    service: Histogram<u64>,
+    seconds: Vec<Second>,
+    statuses: BTreeMap<u16, u64>,
+    errors: BTreeMap<ErrorKind, u64>,
+    in_flight: u64,
+    sent: u64,
+    not_sent: u64,
+    completed: u64,
+    succeeded: u64,
+}
+
+/// One second of the run.
+#[derive(Debug)]
+struct Second {
+    intended: u64,
+    sent: u64,
+    succeeded: u64,
+    failed: u64,
+    not_sent: u64,
+    in_flight_max: u64,
+    /// Corrected latency of the requests intended in this second.
+    latency: Histogram<u64>,
+}
+
+/// One second of the timeline, as reported.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SecondSummary {
+    /// Seconds from the start of the run.
+    pub second: u64,
+    pub intended: u64,
+    pub sent: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub not_sent: u64,
+    pub in_flight_max: u64,
+    /// Corrected latency percentiles of requests intended in this second;
+    /// null when none of them finished.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// Latency percentiles in milliseconds; null when nothing was measured.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub p999_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+/// The run's totals and timeline.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Totals {
+    pub intended: u64,
+    pub sent: u64,
+    pub not_sent: u64,
+    /// Requests sent but never finished (the run was interrupted).
+    pub unfinished: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub statuses: BTreeMap<u16, u64>,
+    pub errors: BTreeMap<ErrorKind, u64>,
+    pub corrected: Percentiles,
+    pub service: Percentiles,
+    /// The corrected latency distribution: (percentile, ms) pairs.
+    pub distribution: Vec<(f64, f64)>,
+    pub seconds: Vec<SecondSummary>,
+}
+
+/// What the progress line shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snapshot {
+    pub elapsed: Duration,
+    pub sent: u64,
+    pub errors: u64,
+    pub in_flight: u64,
+    /// Corrected p95 of the last full second, if any finished.
+    pub p95_ms: Option<f64>,
+}
+
+fn histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, sigfig).expect("constant bounds are valid")
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_LATENCY_US)
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn quantile(histogram: &Histogram<u64>, q: f64) -> Option<f64> {
+    (!histogram.is_empty()).then(|| ms(histogram.value_at_quantile(q)))
+}
+
+impl Collector {
+    pub fn new(start: Instant) -> Self {
+        Self {
+            start,
+            inner: Mutex::new(Inner {
+                corrected: histogram(3),
+                service: histogram(3),
+                seconds: Vec::new(),
+                statuses: BTreeMap::new(),
+                errors: BTreeMap::new(),
+                in_flight: 0,
+                sent: 0,
+                not_sent: 0,
+                completed: 0,
+                succeeded: 0,
+            }),
+        }
+    }
+
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere leaves counters, not broken invariants.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn index(&self, at: Instant) -> usize {
+        usize::try_from(at.saturating_duration_since(self.start).as_secs()).unwrap_or(usize::MAX)
+    }
+
+    /// A ticket was released at `intended`.
+    pub fn intended(&self, intended: Instant) {
+        let index = self.index(intended);
+        self.lock().second(index).intended += 1;
+    }
+
+    /// A ticket found no worker and queue room: it was never sent.
+    pub fn not_sent(&self, intended: Instant) {
+        let index = self.index(intended);
+        let mut inner = self.lock();
+        inner.not_sent += 1;
+        inner.second(index).not_sent += 1;
+    }
+
+    /// A worker is sending a request now.
+    pub fn sending(&self, sent: Instant) {
+        let index = self.index(sent);
+        let mut inner = self.lock();
+        inner.sent += 1;
+        inner.in_flight += 1;
+        let in_flight = inner.in_flight;
+        let second = inner.second(index);
+        second.sent += 1;
+        second.in_flight_max = second.in_flight_max.max(in_flight);
+    }
+
+    /// A request finished (or failed).
+    pub fn finished(&self, intended: Instant, sent: Instant, done: Instant, outcome: Outcome) {
+        let corrected = micros(done.saturating_duration_since(intended));
+        let service = micros(done.saturating_duration_since(sent));
+        let (intended_index, done_index) = (self.index(intended), self.index(done));
+        let mut inner = self.lock();
+        inner.in_flight = inner.in_flight.saturating_sub(1);
+        inner.completed += 1;
+        inner.corrected.saturating_record(corrected);
+        inner.service.saturating_record(service);
+        inner
+            .second(intended_index)
+            .latency
+            .saturating_record(corrected);
+        match outcome {
+            Outcome::Status(status) => *inner.statuses.entry(status).or_default() += 1,
+            Outcome::Failed(kind) => *inner.errors.entry(kind).or_default() += 1,
+        }
+        if outcome.is_success() {
+            inner.succeeded += 1;
+            inner.second(done_index).succeeded += 1;
+        } else {
+            inner.second(done_index).failed += 1;
+        }
+    }
+
+    /// Every released ticket was sent or counted not sent, and nothing is
+    /// in flight: the run has nothing left to wait for.
+    pub fn settled(&self) -> bool {
+        let inner = self.lock();
+        let intended: u64 = inner.seconds.iter().map(|second| second.intended).sum();
+        inner.in_flight == 0 && inner.sent + inner.not_sent >= intended
+    }
+
+    pub fn snapshot(&self, now: Instant) -> Snapshot {
+        let elapsed = now.saturating_duration_since(self.start);
+        let inner = self.lock();
+        let last_full = self.index(now).checked_sub(1);
+        let p95_ms = last_full
+            .and_then(|index| inner.seconds.get(index))
+            .and_then(|second| quantile(&second.latency, 0.95));
+        Snapshot {
+            elapsed,
+            sent: inner.sent,
+            errors: inner.completed - inner.succeeded,
+            in_flight: inner.in_flight,
+            p95_ms,
+        }
+    }
+
+    pub fn totals(&self) -> Totals {
+        let inner = self.lock();
+        let percentiles = |h: &Histogram<u64>| Percentiles {
+            p50_ms: quantile(h, 0.50),
+            p90_ms: quantile(h, 0.90),
+            p95_ms: quantile(h, 0.95),
+            p99_ms: quantile(h, 0.99),
+            p999_ms: quantile(h, 0.999),
+            max_ms: (!h.is_empty()).then(|| ms(h.max())),
+        };
+        let distribution = if inner.corrected.is_empty() {
+            Vec::new()
+        } else {
+            [
+                0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0,
+            ]
+            .into_iter()
+            .map(|p| (p, ms(inner.corrected.value_at_percentile(p))))
+            .collect()
+        };
+        let seconds = inner
+            .seconds
+            .iter()
+            .enumerate()
+            .map(|(index, second)| SecondSummary {
+                second: index as u64,
+                intended: second.intended,
+                sent: second.sent,
+                succeeded: second.succeeded,
+                failed: second.failed,
+                not_sent: second.not_sent,
+                in_flight_max: second.in_flight_max,
+                p50_ms: quantile(&second.latency, 0.50),
+                p95_ms: quantile(&second.latency, 0.95),
+                p99_ms: quantile(&second.latency, 0.99),
+            })
+            .collect();
+        let intended = inner.seconds.iter().map(|second| second.intended).sum();
+        Totals {
+            intended,
+            sent: inner.sent,
+            not_sent: inner.not_sent,
+            unfinished: inner.in_flight,
+            succeeded: inner.succeeded,
+            failed: inner.completed - inner.succeeded,
+            statuses: inner.statuses.clone(),
+            errors: inner.errors.clone(),
+            corrected: percentiles(&inner.corrected),
+            service: percentiles(&inner.service),
+            distribution,
+            seconds,
+        }
+    }
+}
+
+impl Inner {
+    fn second(&mut self, index: usize) -> &mut Second {
+        while self.seconds.len() <= index {
+            self.seconds.push(Second {
+                intended: 0,
+                sent: 0,
+                succeeded: 0,
+                failed: 0,
+                not_sent: 0,
+                in_flight_max: 0,
+                // Two significant digits per second keep a long run small.
+                latency: histogram(2),
+            });
+        }
+        &mut self.seconds[index]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_measured_from_the_intended_time() {
+        let start = Instant::now();
+        let collector = Collector::new(start);
+        let intended = start + Duration::from_millis(100);
+        let sent = intended + Duration::from_millis(900);
+        let done = sent + Duration::from_millis(10);
+        collector.intended(intended);
+        collector.sending(sent);
+        collector.finished(intended, sent, done, Outcome::Status(200));
+        let totals = collector.totals();
+        let corrected = totals.corrected.p50_ms.unwrap_or_default();
+        let service = totals.service.p50_ms.unwrap_or_default();
+        assert!((corrected - 910.0).abs() < 1.0, "{corrected}");
+        assert!((service - 10.0).abs() < 0.1, "{service}");
+        assert_eq!((totals.intended, totals.sent, totals.succeeded), (1, 1, 1));
+        assert_eq!(totals.seconds[0].intended, 1);
+        assert_eq!(totals.seconds[1].sent, 1, "sent in the second it was sent");
+    }
+
+    #[test]
+    fn failures_and_not_sent_are_counted() {
+        let start = Instant::now();
+        let collector = Collector::new(start);
+        for outcome in [
+            Outcome::Status(503),
+            Outcome::Failed(ErrorKind::Timeout),
+            Outcome::Status(201),
+        ] {
+            collector.intended(start);
+            collector.sending(start);
+            collector.finished(start, start, start + Duration::from_millis(5), outcome);
+        }
+        collector.intended(start);
+        collector.not_sent(start);
+        let totals = collector.totals();
+        assert_eq!(totals.intended, 4);
+        assert_eq!(
+            (totals.succeeded, totals.failed, totals.not_sent),
+            (1, 2, 1)
+        );
+        assert_eq!(totals.statuses.get(&503), Some(&1));
+        assert_eq!(totals.errors.get(&ErrorKind::Timeout), Some(&1));
+        assert_eq!(totals.unfinished, 0);
+    }
+}
