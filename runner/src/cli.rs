@@ -1,8 +1,10 @@
 //! The command line: `runner [--scenarios PATH] <command>`.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use crate::scenario::Service;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,8 +28,126 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a scenario against the lab, score it and write data.json.
+    Run(RunArgs),
     /// List the scenarios: case, target, load and what each one shows.
     List,
     /// Validate the scenarios file and print every problem with its line.
     Check,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario to run (see `runner list`).
+    pub scenario: String,
+
+    /// Run for this long instead of the scenario's duration (e.g. 15s, 2m).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Release this many requests per second instead of the scenario's rate.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Where the services are, as service=URL pairs separated by commas.
+    /// Defaults: api=http://localhost:8080, worker=http://localhost:8081
+    /// (the cluster's NodePorts).
+    #[arg(long, default_value = "", value_parser = Targets::from_str, hide_default_value = true)]
+    pub targets: Targets,
+
+    /// Exit with status 3 when the score is below N (0-100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub fail_under: Option<u8>,
+
+    /// Also write goose's own HTML report into the run's folder. It is a
+    /// secondary artifact, and its charts load from a CDN, so it needs a
+    /// network to display.
+    #[arg(long)]
+    pub goose_report: bool,
+
+    /// Folder the runs are written to.
+    #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
+    pub reports: PathBuf,
+}
+
+/// Where each service is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Targets {
+    pub api: String,
+    pub worker: String,
+}
+
+impl Targets {
+    pub fn url(&self, service: Service) -> String {
+        match service {
+            Service::Api => self.api.clone(),
+            Service::Worker => self.worker.clone(),
+        }
+    }
+}
+
+impl FromStr for Targets {
+    type Err = String;
+
+    /// `api=http://host:port,worker=http://host:port`; either may be left
+    /// out, and an empty string gives the defaults.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let mut targets = Self {
+            api: "http://localhost:8080".into(),
+            worker: "http://localhost:8081".into(),
+        };
+        for pair in text
+            .split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+        {
+            let Some((service, url)) = pair.split_once('=') else {
+                return Err(format!(
+                    "`{pair}` is not service=URL, e.g. api=http://localhost:8080"
+                ));
+            };
+            let url = url.trim().trim_end_matches('/').to_owned();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("`{url}` is not an http:// or https:// URL"));
+            }
+            match service.trim() {
+                "api" => targets.api = url,
+                "worker" => targets.worker = url,
+                other => return Err(format!("`{other}` is not a service; use api or worker")),
+            }
+        }
+        Ok(targets)
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate <= 100_000.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a rate above 0 and at most 100000 requests per second"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn targets_default_and_override_per_service() {
+        let defaults = Targets::from_str("").expect("defaults");
+        assert_eq!(defaults.api, "http://localhost:8080");
+        let custom = Targets::from_str("worker=http://127.0.0.1:9/").expect("one override");
+        assert_eq!(custom.api, "http://localhost:8080");
+        assert_eq!(custom.worker, "http://127.0.0.1:9");
+        assert!(Targets::from_str("db=http://x").is_err());
+        assert!(Targets::from_str("api=localhost:8080").is_err());
+        assert!(Targets::from_str("api").is_err());
+    }
 }

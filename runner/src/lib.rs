@@ -1,12 +1,22 @@
-//! The Resilience Lab runner: reads the scenarios, and (as it grows) runs
-//! them against the lab services, scores them and writes reports.
+//! The Resilience Lab runner: reads the scenarios, runs one against the lab
+//! services, scores it and writes what it measured.
 //!
 //! - [`scenario`]: `scenarios.toml` as types, loaded and validated.
+//! - [`load`]: the open-model load engine on goose.
+//! - [`probe`]: JSON endpoints polled beside the load.
+//! - [`score`]: checks and the 0-100 score.
+//! - [`mod@run`]: one run from preflight to data.json; [`output`] and
+//!   [`progress`] are what it prints and writes.
 //! - [`cli`]: the command line.
 
 pub mod cli;
 pub mod load;
+pub mod output;
+pub mod probe;
+pub mod progress;
+pub mod run;
 pub mod scenario;
+pub mod score;
 
 use std::process::ExitCode;
 
@@ -38,6 +48,22 @@ pub fn run(cli: Cli) -> ExitCode {
             scenarios.path.display(),
             scenarios.list.len()
         ),
+        Command::Run(args) => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("error: cannot start the tokio runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            return match runtime.block_on(run::run(&scenarios, &args)) {
+                Ok(code) => code,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
     }
     ExitCode::SUCCESS
 }

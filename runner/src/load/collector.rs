@@ -253,6 +253,41 @@ impl Collector {
         inner.in_flight == 0 && inner.sent + inner.not_sent >= intended
     }
 
+    /// A request metric (see `scenario::REQUEST_METRICS`) over the run from
+    /// `from` on: latency by intended time, outcomes by completion time.
+    /// `None` when there is nothing to measure.
+    pub fn metric(&self, name: &str, from: Duration) -> Option<f64> {
+        let inner = self.lock();
+        let first = usize::try_from(from.as_secs()).unwrap_or(usize::MAX);
+        let window = inner.seconds.get(first..).unwrap_or_default();
+        let merged;
+        let latency = if first == 0 {
+            &inner.corrected
+        } else {
+            let mut histogram = histogram(2);
+            for second in window {
+                let _ = histogram.add(&second.latency);
+            }
+            merged = histogram;
+            &merged
+        };
+        let sum = |field: fn(&Second) -> u64| -> u64 { window.iter().map(field).sum() };
+        let ratio = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
+        match name {
+            "p50_ms" => quantile(latency, 0.50),
+            "p95_ms" => quantile(latency, 0.95),
+            "p99_ms" => quantile(latency, 0.99),
+            "max_ms" => (!latency.is_empty()).then(|| ms(latency.max())),
+            "error_rate" => {
+                let failed = sum(|s| s.failed);
+                ratio(failed, failed + sum(|s| s.succeeded))
+            }
+            "goodput" => ratio(sum(|s| s.succeeded), sum(|s| s.intended)),
+            "not_sent" => Some(sum(|s| s.not_sent) as f64),
+            _ => None,
+        }
+    }
+
     pub fn snapshot(&self, now: Instant) -> Snapshot {
         let elapsed = now.saturating_duration_since(self.start);
         let inner = self.lock();
@@ -364,6 +399,40 @@ mod tests {
         assert_eq!((totals.intended, totals.sent, totals.succeeded), (1, 1, 1));
         assert_eq!(totals.seconds[0].intended, 1);
         assert_eq!(totals.seconds[1].sent, 1, "sent in the second it was sent");
+    }
+
+    #[test]
+    fn metrics_can_look_at_the_end_of_the_run_only() {
+        let start = Instant::now();
+        let collector = Collector::new(start);
+        for (second, latency_ms, status) in [(0, 900, 503), (1, 10, 200), (2, 20, 200)] {
+            let intended = start + Duration::from_secs(second);
+            collector.intended(intended);
+            collector.sending(intended);
+            collector.finished(
+                intended,
+                intended,
+                intended + Duration::from_millis(latency_ms),
+                Outcome::Status(status),
+            );
+        }
+        let whole = |name| collector.metric(name, Duration::ZERO).unwrap_or(f64::NAN);
+        let tail = |name| {
+            collector
+                .metric(name, Duration::from_secs(1))
+                .unwrap_or(f64::NAN)
+        };
+        assert!(whole("max_ms") >= 899.0);
+        assert!(tail("max_ms") <= 21.0);
+        assert!((whole("error_rate") - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(tail("error_rate"), 0.0);
+        assert!((whole("goodput") - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(tail("goodput"), 1.0);
+        assert_eq!(
+            collector.metric("p95_ms", Duration::from_secs(10)),
+            None,
+            "no data"
+        );
     }
 
     #[test]

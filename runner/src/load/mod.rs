@@ -68,6 +68,8 @@ pub struct Controls {
 #[derive(Debug, Clone)]
 pub struct LoadResult {
     pub totals: Totals,
+    /// For metrics over part of the run (`Collector::metric`).
+    pub collector: Arc<Collector>,
     /// The schedule was cut short (Ctrl-C).
     pub interrupted: bool,
     pub users: usize,
@@ -163,13 +165,15 @@ pub async fn run(
             .collector
             .get_or_init(|| Arc::new(Collector::new(Instant::now()))),
     );
-    let dispatch = dispatch(arrivals, tickets, &collector, &controls.stop_sending);
-    tokio::pin!(dispatch);
     let mut tick = tokio::time::interval(TICK);
-    loop {
-        tokio::select! {
-            () = &mut dispatch => break,
-            _ = tick.tick() => on_tick(&collector),
+    {
+        let dispatch = dispatch(arrivals, tickets, &collector, &controls.stop_sending);
+        tokio::pin!(dispatch);
+        loop {
+            tokio::select! {
+                () = &mut dispatch => break,
+                _ = tick.tick() => on_tick(&collector),
+            }
         }
     }
     let interrupted = controls.stop_sending.is_cancelled();
@@ -207,6 +211,7 @@ pub async fn run(
     }
     Ok(LoadResult {
         totals: collector.totals(),
+        collector,
         interrupted,
         users,
     })

@@ -1,0 +1,170 @@
+//! Probes: JSON endpoints polled beside the load, each on its own
+//! interval, into the run's timeline. A failed poll, or a field that is
+//! missing or not a number, is a gap in that series, not an error: a probe
+//! that cannot answer under load is itself something the report shows.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::scenario::{Probe, Stat};
+
+/// The longest a single poll may take, whatever the interval.
+const POLL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One field of one probe over the run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Series {
+    pub probe: String,
+    pub field: String,
+    /// (seconds from the start of the run, value)
+    pub points: Vec<(f64, f64)>,
+}
+
+/// All of one probe's series, and how many polls failed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProbeRecord {
+    pub name: String,
+    pub url: String,
+    pub polls: u64,
+    pub failed_polls: u64,
+    pub series: Vec<Series>,
+}
+
+impl ProbeRecord {
+    /// `stat` of `field` over the points from `from` on; `None` without data.
+    pub fn stat(&self, field: &str, stat: Stat, from: Duration) -> Option<f64> {
+        let series = self.series.iter().find(|series| series.field == field)?;
+        let from = from.as_secs_f64();
+        let values: Vec<f64> = series
+            .points
+            .iter()
+            .filter(|(t, _)| *t >= from)
+            .map(|&(_, value)| value)
+            .collect();
+        match stat {
+            Stat::Max => values.iter().copied().reduce(f64::max),
+            Stat::Mean => {
+                (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+            }
+            Stat::Last => values.last().copied(),
+        }
+    }
+}
+
+/// Polls `probe` at `base_url` every interval until `stop`, timing points
+/// from `start`.
+pub async fn poll(
+    probe: Probe,
+    base_url: String,
+    start: Instant,
+    stop: CancellationToken,
+) -> ProbeRecord {
+    let url = format!("{}{}", base_url.trim_end_matches('/'), probe.path);
+    let client = reqwest::Client::new();
+    let mut record = ProbeRecord {
+        name: probe.name.clone(),
+        url: url.clone(),
+        polls: 0,
+        failed_polls: 0,
+        series: probe
+            .fields
+            .iter()
+            .map(|field| Series {
+                probe: probe.name.clone(),
+                field: field.clone(),
+                points: Vec::new(),
+            })
+            .collect(),
+    };
+    let mut interval = tokio::time::interval(probe.interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = interval.tick() => {}
+        }
+        record.polls += 1;
+        let at = start.elapsed().as_secs_f64();
+        let answer = tokio::select! {
+            () = stop.cancelled() => break,
+            answer = fetch(&client, &url, probe.interval.min(POLL_TIMEOUT)) => answer,
+        };
+        let Some(json) = answer else {
+            record.failed_polls += 1;
+            continue;
+        };
+        for series in &mut record.series {
+            if let Some(value) = field(&json, &series.field) {
+                series.points.push((at, value));
+            }
+        }
+    }
+    record
+}
+
+async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Option<Value> {
+    let response = client.get(url).timeout(timeout).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+/// The number at a dotted path: `jobs.fast.p95_ms`, `pools.0.busy`.
+pub fn field(json: &Value, path: &str) -> Option<f64> {
+    let mut value = json;
+    for key in path.split('.') {
+        value = match value {
+            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+            _ => value.get(key)?,
+        };
+    }
+    value.as_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_are_dotted_paths_into_objects_and_arrays() {
+        let json = json!({ "in_use": 3, "jobs": { "fast": { "p95_ms": 12.5, "p99_ms": null } }, "pools": [{ "busy": 2 }] });
+        assert_eq!(field(&json, "in_use"), Some(3.0));
+        assert_eq!(field(&json, "jobs.fast.p95_ms"), Some(12.5));
+        assert_eq!(field(&json, "pools.0.busy"), Some(2.0));
+        assert_eq!(field(&json, "jobs.fast.p99_ms"), None, "null is a gap");
+        assert_eq!(field(&json, "pools.1.busy"), None);
+        assert_eq!(field(&json, "missing"), None);
+    }
+
+    #[test]
+    fn stats_look_at_the_points_from_the_window_on() {
+        let record = ProbeRecord {
+            name: "p".into(),
+            url: String::new(),
+            polls: 3,
+            failed_polls: 0,
+            series: vec![Series {
+                probe: "p".into(),
+                field: "f".into(),
+                points: vec![(0.5, 10.0), (1.5, 2.0), (2.5, 4.0)],
+            }],
+        };
+        assert_eq!(record.stat("f", Stat::Max, Duration::ZERO), Some(10.0));
+        assert_eq!(
+            record.stat("f", Stat::Max, Duration::from_secs(1)),
+            Some(4.0)
+        );
+        assert_eq!(
+            record.stat("f", Stat::Mean, Duration::from_secs(1)),
+            Some(3.0)
+        );
+        assert_eq!(record.stat("f", Stat::Last, Duration::ZERO), Some(4.0));
+        assert_eq!(record.stat("f", Stat::Last, Duration::from_secs(3)), None);
+        assert_eq!(record.stat("g", Stat::Last, Duration::ZERO), None);
+    }
+}

@@ -1,0 +1,242 @@
+//! `runner run <scenario>`: preflight, reset, load with probes beside it,
+//! score, and write what was measured. Ctrl-C once stops sending and waits
+//! for requests in flight; twice stops waiting. Either way the partial run
+//! is scored and written, marked interrupted.
+
+use std::{
+    process::ExitCode,
+    time::{Duration, Instant, SystemTime},
+};
+
+use anyhow::{Context, bail};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    cli::{RunArgs, Targets},
+    load::{self, Controls, Plan, RequestSpec, arrivals::Arrivals},
+    output::{self, RunData, Settings},
+    probe::{self, ProbeRecord},
+    progress::Progress,
+    scenario::{Scenario, Scenarios},
+    score,
+};
+
+/// How long preflight waits for a health answer.
+const PREFLIGHT_WITHIN: Duration = Duration::from_secs(2);
+
+/// Exit code of a run whose score is under `--fail-under`.
+const BELOW_FAIL_UNDER: u8 = 3;
+/// Exit code of an interrupted run (128 + SIGINT, as shells use).
+const INTERRUPTED: u8 = 130;
+
+pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let Some(scenario) = scenarios.get(&args.scenario) else {
+        bail!(
+            "no scenario `{}` in {}; the scenarios are: {}",
+            args.scenario,
+            scenarios.path.display(),
+            scenarios.names().join(", ")
+        );
+    };
+    let mut scenario = scenario.clone();
+    if let Some(rate) = args.rate {
+        scenario.rate = rate;
+    }
+    if let Some(duration) = args.duration {
+        scenario.duration = duration;
+        scenario.ramp = scenario.ramp.filter(|ramp| *ramp < duration);
+    }
+    let base_url = args.targets.url(scenario.service);
+    preflight(&scenario, &args.targets).await?;
+    reset(&base_url).await;
+
+    let controls = Controls::default();
+    install_ctrl_c(&controls);
+
+    let request = RequestSpec {
+        base_url: base_url.clone(),
+        method: scenario.method,
+        path: scenario.path.clone(),
+        body: scenario.body.as_ref().map(serde_json::Value::to_string),
+        cap: scenario.request_cap,
+    };
+    let mut plan = Plan::new(
+        request,
+        Arrivals::new(scenario.rate, scenario.duration, scenario.ramp),
+    );
+    let run_id = output::run_id(SystemTime::now());
+    if args.goose_report {
+        let folder = args.reports.join(&scenario.name).join(&run_id);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create the report folder {}", folder.display()))?;
+        plan.goose_report = Some(folder.join("goose-report.html"));
+    }
+    let workers = plan.workers;
+    eprintln!(
+        "{}: {} {}{} at {}/s for {} ({} workers)",
+        scenario.name,
+        scenario.method.as_str(),
+        base_url,
+        scenario.path,
+        scenario.rate,
+        humantime::format_duration(scenario.duration),
+        workers
+    );
+
+    let started_at = SystemTime::now();
+    let probes_stop = CancellationToken::new();
+    let probe_start = Instant::now();
+    let probe_tasks: Vec<_> = scenario
+        .probes
+        .iter()
+        .map(|probe_config| {
+            tokio::spawn(probe::poll(
+                probe_config.clone(),
+                args.targets.url(probe_config.service),
+                probe_start,
+                probes_stop.clone(),
+            ))
+        })
+        .collect();
+    let mut progress = Progress::new(scenario.duration);
+    let result = load::run(plan, controls.clone(), |collector| progress.tick(collector)).await;
+    progress.finish();
+    probes_stop.cancel();
+    let mut probes: Vec<ProbeRecord> = Vec::new();
+    for task in probe_tasks {
+        probes.push(task.await.context("a probe task failed")?);
+    }
+    let result = result?;
+
+    let window_start = |last: Option<Duration>| {
+        last.map_or(Duration::ZERO, |last| {
+            scenario.duration.saturating_sub(last)
+        })
+    };
+    let score = score::score(&scenario.checks, |check| {
+        let from = window_start(check.last);
+        match (&check.probe, check.stat) {
+            (Some(name), Some(stat)) => probes
+                .iter()
+                .find(|probe| &probe.name == name)
+                .and_then(|probe| probe.stat(&check.metric, stat, from)),
+            _ => result.collector.metric(&check.metric, from),
+        }
+    });
+
+    let data = RunData {
+        version: output::DATA_VERSION,
+        run_id,
+        scenario: scenario.name.clone(),
+        case: scenario.case,
+        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+        interrupted: result.interrupted,
+        settings: settings(&scenario, &base_url, workers),
+        totals: result.totals,
+        probes,
+        score,
+    };
+    let folder = output::write(&args.reports, &data)?;
+    print!("{}", output::checks(&data.score));
+    println!("{}", output::score_line(&data));
+    eprintln!("data: {}", folder.join("data.json").display());
+
+    Ok(if data.interrupted {
+        ExitCode::from(INTERRUPTED)
+    } else if args
+        .fail_under
+        .is_some_and(|floor| data.score.total < u32::from(floor))
+    {
+        ExitCode::from(BELOW_FAIL_UNDER)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
+    Settings {
+        url: format!("{base_url}{}", scenario.path),
+        method: scenario.method.as_str().to_owned(),
+        body: scenario.body.clone(),
+        rate: scenario.rate,
+        duration_s: scenario.duration.as_secs_f64(),
+        ramp_s: scenario.ramp.map(|ramp| ramp.as_secs_f64()),
+        request_cap_s: scenario.request_cap.as_secs_f64(),
+        workers,
+    }
+}
+
+/// Every service the run touches must answer its health check first: an
+/// unreachable target is a clear error in two seconds, not a report full of
+/// connection errors.
+async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<()> {
+    let mut services = vec![scenario.service];
+    for probe in &scenario.probes {
+        if !services.contains(&probe.service) {
+            services.push(probe.service);
+        }
+    }
+    let client = reqwest::Client::new();
+    for service in services {
+        let url = format!("{}/healthz", targets.url(service));
+        let answer = client.get(&url).timeout(PREFLIGHT_WITHIN).send().await;
+        let problem = match answer {
+            Ok(response) if response.status().is_success() => continue,
+            Ok(response) => format!("it answered {}", response.status()),
+            Err(error) if error.is_timeout() => format!("no answer within {PREFLIGHT_WITHIN:?}"),
+            Err(error) if error.is_connect() => "nothing is listening there".to_owned(),
+            Err(error) => error.to_string(),
+        };
+        bail!(
+            "the {service} is not reachable at {url}: {problem}.\n\
+             Start the lab first (`make up` for the cluster), or point the runner at it \
+             with --target {service}=URL.",
+            service = service.as_str()
+        );
+    }
+    Ok(())
+}
+
+/// Puts the service's state back to its seed values, so runs compare. A
+/// failed reset is reported, not fatal: the run still measures.
+async fn reset(base_url: &str) {
+    let url = format!("{base_url}/admin/reset");
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    match answer {
+        Ok(response) if response.status().is_success() => {}
+        Ok(response) => eprintln!(
+            "warning: reset at {url} answered {}; figures may include earlier state",
+            response.status()
+        ),
+        Err(error) => {
+            eprintln!("warning: reset at {url} failed ({error}); figures may include earlier state")
+        }
+    }
+}
+
+/// Ctrl-C once: stop sending, wait for requests in flight. Twice: stop
+/// waiting. Installed before goose starts, so goose's own handler (which
+/// exits the process on a second Ctrl-C) is never installed.
+fn install_ctrl_c(controls: &Controls) {
+    let controls = controls.clone();
+    let installed = ctrlc::set_handler(move || {
+        if controls.stop_sending.is_cancelled() {
+            eprintln!("\nsecond Ctrl-C: no more waiting; writing what was collected");
+            controls.stop_waiting.cancel();
+        } else {
+            eprintln!(
+                "\nCtrl-C: no more requests; waiting for those in flight (Ctrl-C again to stop waiting)"
+            );
+            controls.stop_sending.cancel();
+        }
+    });
+    if let Err(error) = installed {
+        eprintln!(
+            "warning: cannot handle Ctrl-C ({error}); Ctrl-C will end the run without a report"
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! The score: each check earns its whole weight when its metric meets the
+//! target, nothing at or beyond its `zero` value, and a straight-line share
+//! in between, so a better value never scores lower and there are no
+//! cliffs. The total is the earned share of all weights, 0 to 100.
+//!
+//! A check whose metric has no data (no request finished, a probe that
+//! never answered) earns nothing: a run that measured nothing cannot pass.
+
+use serde::Serialize;
+
+use crate::scenario::{Check, Stat};
+
+/// One scored check.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckResult {
+    /// What was measured, as the terminal shows it: `p95_ms`,
+    /// `depstats.waiting (max)`, `p95_ms (last 60s)`.
+    pub label: String,
+    /// The measured value; null when there was no data.
+    pub value: Option<f64>,
+    pub target: f64,
+    pub zero: f64,
+    pub weight: f64,
+    pub earned: f64,
+    /// The value reached the target.
+    pub met: bool,
+}
+
+/// A run's score.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Score {
+    pub checks: Vec<CheckResult>,
+    /// 0 to 100.
+    pub total: u32,
+}
+
+/// The share of a check's weight that `value` earns, from 0 to 1. Works in
+/// both directions: lower-is-better when `target < zero` (latency),
+/// higher-is-better when `target > zero` (goodput).
+pub fn share(value: f64, target: f64, zero: f64) -> f64 {
+    let share = (zero - value) / (zero - target);
+    if share.is_nan() {
+        0.0
+    } else {
+        share.clamp(0.0, 1.0)
+    }
+}
+
+/// Scores `checks`, asking `measure` for each check's value.
+pub fn score(checks: &[Check], mut measure: impl FnMut(&Check) -> Option<f64>) -> Score {
+    let results: Vec<CheckResult> = checks
+        .iter()
+        .map(|check| {
+            let value = measure(check);
+            let share = value.map_or(0.0, |value| share(value, check.target, check.zero));
+            CheckResult {
+                label: label(check),
+                value,
+                target: check.target,
+                zero: check.zero,
+                weight: check.weight,
+                earned: check.weight * share,
+                met: share >= 1.0,
+            }
+        })
+        .collect();
+    let weights: f64 = results.iter().map(|check| check.weight).sum();
+    let earned: f64 = results.iter().map(|check| check.earned).sum();
+    let total = if weights > 0.0 {
+        (100.0 * earned / weights).round() as u32
+    } else {
+        0
+    };
+    Score {
+        checks: results,
+        total: total.min(100),
+    }
+}
+
+fn label(check: &Check) -> String {
+    let mut label = match (&check.probe, check.stat) {
+        (Some(probe), Some(stat)) => format!("{probe}.{} ({})", check.metric, stat_name(stat)),
+        (Some(probe), None) => format!("{probe}.{}", check.metric),
+        (None, _) => check.metric.clone(),
+    };
+    if let Some(last) = check.last {
+        label.push_str(&format!(" (last {})", humantime::format_duration(last)));
+    }
+    label
+}
+
+pub fn stat_name(stat: Stat) -> &'static str {
+    match stat {
+        Stat::Max => "max",
+        Stat::Mean => "mean",
+        Stat::Last => "last",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(metric: &str, target: f64, zero: f64, weight: f64) -> Check {
+        Check {
+            probe: None,
+            metric: metric.into(),
+            stat: None,
+            target,
+            zero,
+            weight,
+            last: None,
+        }
+    }
+
+    #[test]
+    fn share_is_whole_at_target_nothing_at_zero_and_linear_between() {
+        assert_eq!(share(100.0, 100.0, 1000.0), 1.0);
+        assert_eq!(share(50.0, 100.0, 1000.0), 1.0);
+        assert_eq!(share(1000.0, 100.0, 1000.0), 0.0);
+        assert_eq!(share(5000.0, 100.0, 1000.0), 0.0);
+        assert!((share(550.0, 100.0, 1000.0) - 0.5).abs() < 1e-12);
+        // Higher is better when the target is above the zero value.
+        assert_eq!(share(0.99, 0.99, 0.5), 1.0);
+        assert!((share(0.745, 0.99, 0.5) - 0.5).abs() < 1e-12);
+        assert_eq!(share(f64::NAN, 0.99, 0.5), 0.0);
+    }
+
+    #[test]
+    fn share_is_bounded_and_monotonic_in_both_directions() {
+        for (target, zero) in [(100.0, 1000.0), (0.99, 0.5), (0.0, 0.2), (3.0, 10.0)] {
+            let better_first = target < zero;
+            let mut last = None;
+            for step in 0..=400 {
+                // Sweep from well past the target to well past zero.
+                let t = step as f64 / 400.0;
+                let value = target + (zero - target) * (t * 1.5 - 0.25);
+                let s = share(value, target, zero);
+                assert!((0.0..=1.0).contains(&s), "share {s} out of bounds");
+                if let Some(previous) = last {
+                    assert!(
+                        s <= previous,
+                        "a worse value scored higher: {value} ({better_first})"
+                    );
+                }
+                last = Some(s);
+            }
+        }
+    }
+
+    #[test]
+    fn the_total_is_the_earned_share_of_all_weights() {
+        let checks = [
+            check("p95_ms", 100.0, 1000.0, 30.0),
+            check("goodput", 0.99, 0.5, 70.0),
+        ];
+        let score = score(&checks, |check| match check.metric.as_str() {
+            "p95_ms" => Some(550.0),
+            _ => Some(0.99),
+        });
+        assert_eq!(score.total, 85);
+        assert!(!score.checks[0].met);
+        assert!(score.checks[1].met);
+        assert!((score.checks[0].earned - 15.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_check_without_data_earns_nothing() {
+        let checks = [check("p95_ms", 100.0, 1000.0, 1.0)];
+        let score = score(&checks, |_| None);
+        assert_eq!(score.total, 0);
+        assert_eq!(score.checks[0].value, None);
+    }
+}
