@@ -69,6 +69,44 @@ struct Inner {
     not_sent: u64,
     completed: u64,
     succeeded: u64,
+    recent: Recent,
+}
+
+/// Corrected latency of the requests that finished in the current second
+/// and in the one before: what the progress line shows while a run is on.
+/// (The timeline files latency by intended second, which stays empty while
+/// requests are still stuck.)
+#[derive(Debug)]
+struct Recent {
+    second: usize,
+    current: Histogram<u64>,
+    previous: Histogram<u64>,
+}
+
+impl Recent {
+    fn record(&mut self, second: usize, latency_us: u64) {
+        if second > self.second {
+            if second == self.second + 1 {
+                std::mem::swap(&mut self.previous, &mut self.current);
+            } else {
+                self.previous.reset();
+            }
+            self.current.reset();
+            self.second = second;
+        }
+        self.current.saturating_record(latency_us);
+    }
+
+    /// The last full second's histogram, seen from second `now`.
+    fn last_full(&self, now: usize) -> Option<&Histogram<u64>> {
+        if now == self.second {
+            Some(&self.previous)
+        } else if now == self.second + 1 {
+            Some(&self.current)
+        } else {
+            None
+        }
+    }
 }
 
 /// One second of the run.
@@ -139,7 +177,7 @@ pub struct Snapshot {
     pub sent: u64,
     pub errors: u64,
     pub in_flight: u64,
-    /// Corrected p95 of the last full second, if any finished.
+    /// Corrected p95 of the requests that finished in the last full second.
     pub p95_ms: Option<f64>,
 }
 
@@ -176,6 +214,11 @@ impl Collector {
                 not_sent: 0,
                 completed: 0,
                 succeeded: 0,
+                recent: Recent {
+                    second: 0,
+                    current: histogram(2),
+                    previous: histogram(2),
+                },
             }),
         }
     }
@@ -233,6 +276,7 @@ impl Collector {
             .second(intended_index)
             .latency
             .saturating_record(corrected);
+        inner.recent.record(done_index, corrected);
         match outcome {
             Outcome::Status(status) => *inner.statuses.entry(status).or_default() += 1,
             Outcome::Failed(kind) => *inner.errors.entry(kind).or_default() += 1,
@@ -291,10 +335,10 @@ impl Collector {
     pub fn snapshot(&self, now: Instant) -> Snapshot {
         let elapsed = now.saturating_duration_since(self.start);
         let inner = self.lock();
-        let last_full = self.index(now).checked_sub(1);
-        let p95_ms = last_full
-            .and_then(|index| inner.seconds.get(index))
-            .and_then(|second| quantile(&second.latency, 0.95));
+        let p95_ms = inner
+            .recent
+            .last_full(self.index(now))
+            .and_then(|histogram| quantile(histogram, 0.95));
         Snapshot {
             elapsed,
             sent: inner.sent,

@@ -1,4 +1,5 @@
 //! Integration tests for the runner.
 
 mod load;
+mod run;
 mod scenarios;

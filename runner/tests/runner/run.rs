@@ -1,0 +1,286 @@
+//! `runner run` end to end, as a participant runs it: the runner binary
+//! against real lab services (dep and api, served in this test process on
+//! loopback port 0, the api on a fresh PostgreSQL database).
+
+use std::{
+    path::{Path, PathBuf},
+    process::Output,
+    time::{Duration, Instant},
+};
+
+use clap::Parser;
+use lab::{
+    api::AppState,
+    cli::{Cli, Role},
+};
+use serde_json::Value;
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::net::TcpListener;
+
+fn admin_url() -> String {
+    std::env::var("LAB_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database for one test, dropped at its end.
+struct Database {
+    name: String,
+    url: String,
+}
+
+impl Database {
+    async fn create(tag: &str) -> Self {
+        // A fixed name: a database left by a failed run is dropped by the next.
+        let name = format!("runner_test_{tag}");
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("PostgreSQL for the tests");
+        admin
+            .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+            .await
+            .expect("drop a leftover database");
+        admin
+            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .expect("create the test database");
+        let base = admin_url();
+        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap_or(base.len())]);
+        Self { name, url }
+    }
+
+    async fn drop_now(self) {
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("PostgreSQL");
+        let _ = admin
+            .execute(format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str())
+            .await;
+    }
+}
+
+async fn serve(app: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// dep and an api whose timeouts case browns out: a fifth of the calls hang
+/// for 1.5 s, and only 4 dep calls may be in flight.
+async fn lab_stack(db: &Database) -> String {
+    let dep = serve(lab::dep::app()).await;
+    let argv = [
+        "lab",
+        "api",
+        "--database-url",
+        &db.url,
+        "--dep-url",
+        &dep,
+        "--dep-max-connections",
+        "4",
+        "--timeouts-dep",
+        "latency_ms=5&hang_rate=0.2&hang_ms=1500",
+    ];
+    let Role::Api(args) = Cli::try_parse_from(argv).expect("api flags").role else {
+        unreachable!("parsed as api");
+    };
+    let state = AppState::connect(&args).await.expect("api connects");
+    serve(lab::api::app(state)).await
+}
+
+const SCENARIOS: &str = r#"
+[timeouts]
+case = 1
+description = "a short brownout"
+service = "api"
+path = "/cases/timeouts"
+rate = 20
+duration = "4s"
+request_cap = "3s"
+hint = "bound the call"
+files = ["lab/src/cases/timeouts.rs"]
+
+[[timeouts.probes]]
+name = "depstats"
+service = "api"
+path = "/debug/depstats"
+interval = "200ms"
+fields = ["in_use", "waiting"]
+
+[[timeouts.checks]]
+metric = "p95_ms"
+target = 300
+zero = 3000
+weight = 50
+
+[[timeouts.checks]]
+probe = "depstats"
+metric = "waiting"
+stat = "max"
+target = 0
+zero = 20
+weight = 50
+"#;
+
+fn scratch(tag: &str) -> PathBuf {
+    let folder = std::env::temp_dir().join(format!("runner-run-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("scratch folder");
+    std::fs::write(folder.join("scenarios.toml"), SCENARIOS).expect("write scenarios");
+    folder
+}
+
+async fn runner(folder: &Path, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args(args)
+        .current_dir(folder)
+        .output()
+        .await
+        .expect("run the runner")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
+    let db = Database::create("run").await;
+    let api = lab_stack(&db).await;
+    let folder = scratch("run");
+    let output = runner(
+        &folder,
+        &["run", "timeouts", "--targets", &format!("api={api}")],
+    )
+    .await;
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+
+    let checks: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains('✓') || l.contains('✗'))
+        .collect();
+    assert_eq!(checks.len(), 2, "{stdout}");
+    let score_lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("SCORE ")).collect();
+    assert_eq!(score_lines.len(), 1, "{stdout}");
+    let words: Vec<&str> = score_lines[0].split_whitespace().collect();
+    assert_eq!(&words[..2], ["SCORE", "timeouts"]);
+    assert!(
+        words[2].ends_with("/100") && words[3] == "|",
+        "{}",
+        score_lines[0]
+    );
+    assert!(
+        words[4].starts_with("p95=") && words[5].starts_with("err="),
+        "{}",
+        score_lines[0]
+    );
+    assert_eq!(words[6], "sent=80/80", "{}", score_lines[0]);
+    let run_id = words[7].strip_prefix("run=").expect("run id");
+
+    let data_path = folder
+        .join("reports/timeouts")
+        .join(run_id)
+        .join("data.json");
+    let data: Value =
+        serde_json::from_slice(&std::fs::read(&data_path).expect("data.json")).expect("JSON");
+    let schema: Value =
+        serde_json::from_str(include_str!("../../schemas/data.schema.json")).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let problems: Vec<String> = validator
+        .iter_errors(&data)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "data.json does not match its schema: {problems:#?}"
+    );
+
+    // The brownout is visible: hung calls queue the rest behind them.
+    assert_eq!(data["totals"]["intended"], 80);
+    assert!(
+        data["totals"]["corrected"]["p99_ms"]
+            .as_f64()
+            .unwrap_or_default()
+            >= 1400.0,
+        "{}",
+        data["totals"]["corrected"]
+    );
+    let waiting = &data["probes"][0]["series"][1];
+    assert_eq!(waiting["field"], "waiting");
+    assert!(
+        waiting["points"].as_array().is_some_and(|p| p.len() >= 10),
+        "{waiting}"
+    );
+    assert!(data["score"]["total"].as_u64().is_some_and(|t| t < 100));
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_target_is_a_clear_error_within_two_seconds() {
+    let folder = scratch("preflight");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let started = Instant::now();
+    let output = runner(
+        &folder,
+        &[
+            "run",
+            "timeouts",
+            "--targets",
+            &format!("api=http://{closed}"),
+        ],
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!("http://{closed}/healthz")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("make up"), "{stderr}");
+    assert!(!folder.join("reports").exists(), "no report full of errors");
+}
+
+#[tokio::test]
+async fn an_unknown_scenario_lists_the_valid_ones() {
+    let folder = scratch("unknown");
+    let output = runner(&folder, &["run", "timeout"]).await;
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("no scenario `timeout`") && stderr.contains("timeouts"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_under_turns_a_low_score_into_a_failing_exit() {
+    let db = Database::create("fail").await;
+    let api = lab_stack(&db).await;
+    let folder = scratch("fail");
+    let output = runner(
+        &folder,
+        &[
+            "run",
+            "timeouts",
+            "--duration",
+            "2s",
+            "--fail-under",
+            "100",
+            "--targets",
+            &format!("api={api}"),
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("SCORE timeouts"));
+    db.drop_now().await;
+}
