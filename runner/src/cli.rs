@@ -55,6 +55,16 @@ pub struct RunArgs {
     #[arg(long, default_value = "", value_parser = Targets::from_str, hide_default_value = true)]
     pub targets: Targets,
 
+    /// Do not open the report in the browser. It never opens when stdout is
+    /// not a terminal.
+    #[arg(long)]
+    pub no_open: bool,
+
+    /// Print a JSON summary on stdout instead of the checks and the SCORE
+    /// line (which then go to stderr). Implies --no-open.
+    #[arg(long)]
+    pub json: bool,
+
     /// Exit with status 3 when the score is below N (0-100).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub fail_under: Option<u8>,

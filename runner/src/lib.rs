@@ -14,6 +14,7 @@ pub mod load;
 pub mod output;
 pub mod probe;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod score;

@@ -22,6 +22,7 @@ pub struct RunData {
     pub version: u32,
     pub run_id: String,
     pub scenario: String,
+    pub description: String,
     pub case: u8,
     /// RFC 3339, UTC.
     pub started_at: String,
@@ -127,6 +128,25 @@ pub fn score_line(data: &RunData) -> String {
         "SCORE {} {}/100 | p95={p95} err={errors} sent={}/{} run={}{interrupted}",
         data.scenario, data.score.total, totals.sent, totals.intended, data.run_id
     )
+}
+
+/// `--json`: the run in one line, for scripts and CI.
+pub fn json_summary(data: &RunData, folder: &Path, report: &Path) -> String {
+    serde_json::json!({
+        "scenario": data.scenario,
+        "run_id": data.run_id,
+        "score": data.score.total,
+        "interrupted": data.interrupted,
+        "checks": data.score.checks,
+        "intended": data.totals.intended,
+        "sent": data.totals.sent,
+        "succeeded": data.totals.succeeded,
+        "failed": data.totals.failed,
+        "p95_ms": data.totals.corrected.p95_ms,
+        "data": folder.join("data.json"),
+        "report": report,
+    })
+    .to_string()
 }
 
 /// A value with as many decimals as it needs.

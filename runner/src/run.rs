@@ -4,6 +4,7 @@
 //! is scored and written, marked interrupted.
 
 use std::{
+    io::IsTerminal,
     process::ExitCode,
     time::{Duration, Instant, SystemTime},
 };
@@ -17,6 +18,7 @@ use crate::{
     output::{self, RunData, Settings},
     probe::{self, ProbeRecord},
     progress::Progress,
+    report,
     scenario::{Scenario, Scenarios},
     score,
 };
@@ -128,6 +130,7 @@ pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCo
         version: output::DATA_VERSION,
         run_id,
         scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
         case: scenario.case,
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         interrupted: result.interrupted,
@@ -137,9 +140,29 @@ pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCo
         score,
     };
     let folder = output::write(&args.reports, &data)?;
-    print!("{}", output::checks(&data.score));
-    println!("{}", output::score_line(&data));
-    eprintln!("data: {}", folder.join("data.json").display());
+    let value = serde_json::to_value(&data).context("cannot encode the run")?;
+    let report = report::write_report(&args.reports, &folder, &value)?;
+    let index = report::write_index(&args.reports)?;
+    let summary = format!(
+        "{}{}",
+        output::checks(&data.score),
+        output::score_line(&data)
+    );
+    if args.json {
+        eprintln!("{summary}");
+        println!("{}", output::json_summary(&data, &folder, &report));
+    } else {
+        println!("{summary}");
+    }
+    eprintln!("report: {}", report.display());
+    eprintln!("all runs: {}", index.display());
+    let open = !args.no_open && !args.json && std::io::stdout().is_terminal();
+    if open && let Err(error) = opener::open(&report) {
+        eprintln!(
+            "could not open the report in a browser ({error}); open {} yourself",
+            report.display()
+        );
+    }
 
     Ok(if data.interrupted {
         ExitCode::from(INTERRUPTED)

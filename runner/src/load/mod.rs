@@ -126,6 +126,7 @@ pub async fn run(
     mut on_tick: impl FnMut(&Collector),
 ) -> anyhow::Result<LoadResult> {
     silence_goose_log();
+    let _stdout = StdoutToStderr::begin();
     let Plan {
         request,
         arrivals,
@@ -400,4 +401,41 @@ fn silence_goose_log() {
     // Fails when a logger is already installed (a second run in one
     // process), which is the state wanted.
     let _ = log::set_logger(&SILENT);
+}
+
+/// goose prints a status line ("All N users launched.") on stdout, which
+/// the runner keeps for its results (checks and SCORE, or `--json`). While
+/// a run is on, stdout is pointed at stderr, next to the progress line;
+/// dropping the guard points it back.
+struct StdoutToStderr {
+    #[cfg(unix)]
+    saved: Option<std::os::fd::OwnedFd>,
+}
+
+impl StdoutToStderr {
+    fn begin() -> Self {
+        #[cfg(unix)]
+        {
+            use std::{io::Write, os::fd::AsFd};
+            let _ = std::io::stdout().flush();
+            let saved = rustix::io::dup(std::io::stdout().as_fd()).ok();
+            if saved.is_some() && rustix::stdio::dup2_stdout(std::io::stderr().as_fd()).is_err() {
+                return Self { saved: None };
+            }
+            Self { saved }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = self.saved.take() {
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            let _ = rustix::stdio::dup2_stdout(&saved);
+        }
+    }
 }

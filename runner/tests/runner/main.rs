@@ -1,5 +1,7 @@
 //! Integration tests for the runner.
 
+mod browser;
 mod load;
+mod report;
 mod run;
 mod scenarios;

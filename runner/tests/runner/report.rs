@@ -1,0 +1,210 @@
+//! The HTML reports: hostile strings are escaped, the index lists every
+//! run even when runs finish together, and a report compares itself with
+//! the previous run of its scenario.
+
+use std::path::{Path, PathBuf};
+
+use runner::report;
+use serde_json::{Value, json};
+
+/// A run's data.json as the runner writes it, with the given strings.
+pub(crate) fn sample_run(
+    scenario: &str,
+    run_id: &str,
+    score: u32,
+    description: &str,
+    label: &str,
+) -> Value {
+    json!({
+        "version": 1,
+        "run_id": run_id,
+        "scenario": scenario,
+        "description": description,
+        "case": 1,
+        "started_at": "2026-11-29T12:00:00Z",
+        "interrupted": false,
+        "settings": {
+            "url": "http://localhost:8080/cases/timeouts?x=<b>",
+            "method": "POST",
+            "body": { "note": "</code><script>alert('body')</script>" },
+            "rate": 10.0, "duration_s": 3.0, "ramp_s": null, "request_cap_s": 1.0, "workers": 11
+        },
+        "totals": {
+            "intended": 30, "sent": 30, "not_sent": 0, "unfinished": 0, "succeeded": 27, "failed": 3,
+            "statuses": { "200": 27, "503": 3 },
+            "errors": {},
+            "corrected": { "p50_ms": 12.0, "p90_ms": 40.0, "p95_ms": 80.0, "p99_ms": 900.0, "p999_ms": 900.0, "max_ms": 900.0 },
+            "service": { "p50_ms": 11.0, "p90_ms": 39.0, "p95_ms": 79.0, "p99_ms": 899.0, "p999_ms": 899.0, "max_ms": 899.0 },
+            "distribution": [[0.0, 5.0], [50.0, 12.0], [99.0, 900.0], [100.0, 900.0]],
+            "seconds": [
+                { "second": 0, "intended": 10, "sent": 10, "succeeded": 10, "failed": 0, "not_sent": 0, "in_flight_max": 2, "p50_ms": 10.0, "p95_ms": 20.0, "p99_ms": 30.0 },
+                { "second": 1, "intended": 10, "sent": 10, "succeeded": 8, "failed": 2, "not_sent": 0, "in_flight_max": 9, "p50_ms": 400.0, "p95_ms": 850.0, "p99_ms": 900.0 },
+                { "second": 2, "intended": 10, "sent": 10, "succeeded": 9, "failed": 1, "not_sent": 0, "in_flight_max": 3, "p50_ms": null, "p95_ms": null, "p99_ms": null }
+            ]
+        },
+        "probes": [{
+            "name": "\"><svg onload=alert('probe')>",
+            "url": "http://localhost:8080/debug/<i>stats</i>",
+            "polls": 3, "failed_polls": 1,
+            "series": [{ "probe": "p", "field": "<u>waiting</u>", "points": [[0.1, 0.0], [1.1, 7.0]] }]
+        }],
+        "score": {
+            "total": score,
+            "checks": [{ "label": label, "value": 80.0, "target": 300.0, "zero": 3000.0, "weight": 1.0, "earned": 1.0, "met": true }]
+        }
+    })
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let folder = std::env::temp_dir().join(format!("runner-report-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("scratch folder");
+    folder
+}
+
+fn store(reports: &Path, data: &Value) -> PathBuf {
+    let folder = reports
+        .join(data["scenario"].as_str().unwrap_or_default())
+        .join(data["run_id"].as_str().unwrap_or_default());
+    std::fs::create_dir_all(&folder).expect("run folder");
+    std::fs::write(folder.join("data.json"), data.to_string()).expect("data.json");
+    folder
+}
+
+#[test]
+fn hostile_strings_are_escaped_everywhere() {
+    let data = sample_run(
+        "timeouts",
+        "20261129T120000Z-0001",
+        42,
+        "<script>alert('description')</script>",
+        "<img src=x onerror=alert('label')>",
+    );
+    let html = report::render_report(&data, None).expect("renders");
+    for raw in [
+        "<script>",
+        "<img src=x",
+        "<svg onload",
+        "<u>waiting",
+        "<i>stats",
+        "<b>",
+    ] {
+        assert!(!html.contains(raw), "unescaped {raw} in the report");
+    }
+    assert!(
+        html.contains("&lt;script&gt;alert("),
+        "the description is shown, escaped"
+    );
+    assert!(
+        html.contains("&lt;img src=x onerror=alert("),
+        "the label is shown, escaped"
+    );
+    assert!(
+        !html.contains("<script"),
+        "the report carries no script at all"
+    );
+}
+
+#[test]
+fn the_report_shows_every_part() {
+    let data = sample_run("timeouts", "20261129T120000Z-0001", 42, "d", "p95_ms");
+    let html = report::render_report(&data, None).expect("renders");
+    for id in [
+        "id=\"score\"",
+        "id=\"checks\"",
+        "id=\"chart-rate\"",
+        "id=\"chart-latency\"",
+        "id=\"chart-in-flight\"",
+        "id=\"chart-probe-",
+        "id=\"statuses\"",
+        "id=\"distribution\"",
+        "id=\"settings\"",
+    ] {
+        assert!(html.contains(id), "the report lacks {id}");
+    }
+    assert!(html.contains("HTTP 503"));
+    assert!(
+        !html.contains("id=\"comparison\""),
+        "no previous run, no comparison"
+    );
+    for remote in [
+        "http://cdn",
+        "https://",
+        "<link rel=\"stylesheet\"",
+        "src=\"http",
+    ] {
+        assert!(!html.contains(remote), "the report refers to {remote}");
+    }
+}
+
+#[test]
+fn a_report_compares_with_the_previous_run_of_its_scenario() {
+    let reports = scratch("compare");
+    let before = sample_run("timeouts", "20261129T110000Z-0001", 30, "d", "p95_ms");
+    store(&reports, &before);
+    store(
+        &reports,
+        &sample_run("tx", "20261129T113000Z-0002", 10, "d", "p95_ms"),
+    );
+    let mut now = sample_run("timeouts", "20261129T120000Z-0003", 95, "d", "p95_ms");
+    now["totals"]["corrected"]["p95_ms"] = json!(40.0);
+    let folder = store(&reports, &now);
+    let path = report::write_report(&reports, &folder, &now).expect("written");
+    // minijinja escapes `/` in attributes as `&#x2f;`; browsers decode it.
+    let html = std::fs::read_to_string(path)
+        .expect("report.html")
+        .replace("&#x2f;", "/");
+    assert!(html.contains("id=\"comparison\""));
+    assert!(
+        html.contains("../20261129T110000Z-0001/report.html"),
+        "links the previous timeouts run"
+    );
+    assert!(
+        html.contains("p95, previous run"),
+        "the previous p95 is overlaid"
+    );
+    let score_row = html.split("<td>score</td>").nth(1).unwrap_or_default();
+    assert!(
+        score_row
+            .starts_with("<td class=\"num\">30</td><td class=\"num\">95</td><td class=\"better\">"),
+        "{score_row:.120}"
+    );
+    let _ = std::fs::remove_dir_all(&reports);
+}
+
+#[test]
+fn the_index_lists_every_run_even_when_runs_finish_together() {
+    let reports = scratch("index");
+    let writers: Vec<_> = (0..8)
+        .map(|n| {
+            let reports = reports.clone();
+            std::thread::spawn(move || {
+                let data = sample_run(
+                    "tx",
+                    &format!("20261129T1200{n:02}Z-000{n}"),
+                    n * 10,
+                    "d",
+                    "p95_ms",
+                );
+                store(&reports, &data);
+                report::write_index(&reports).expect("index written");
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("writer thread");
+    }
+    let index = std::fs::read_to_string(reports.join("index.html"))
+        .expect("index.html")
+        .replace("&#x2f;", "/");
+    for n in 0..8 {
+        assert!(
+            index.contains(&format!("tx/20261129T1200{n:02}Z-000{n}/report.html")),
+            "run {n} is listed"
+        );
+    }
+    let newest = index.find("20261129T120007Z").unwrap_or(usize::MAX);
+    let oldest = index.find("20261129T120000Z").unwrap_or(0);
+    assert!(newest < oldest, "newest first");
+    let _ = std::fs::remove_dir_all(&reports);
+}
