@@ -183,7 +183,7 @@ async fn the_report_renders_offline_without_errors() {
     assert!(problems.is_empty(), "console errors: {problems:#?}");
     assert_eq!(
         requests,
-        [url.clone()],
+        std::slice::from_ref(&url),
         "the report fetched something besides itself"
     );
 
