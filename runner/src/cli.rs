@@ -30,6 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario against the lab, score it and write data.json.
     Run(RunArgs),
+    /// Compare a run with an earlier one (by default the previous run of the
+    /// same scenario): print the deltas and write an HTML comparison.
+    Compare(CompareArgs),
     /// List the scenarios: case, target, load and what each one shows.
     List,
     /// Validate the scenarios file and print every problem with its line.
@@ -76,6 +79,20 @@ pub struct RunArgs {
     pub goose_report: bool,
 
     /// Folder the runs are written to.
+    #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
+    pub reports: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The run to look at (its id, as in the SCORE line: run=...).
+    pub run: String,
+
+    /// The run to compare it with; default: the previous run of the same
+    /// scenario.
+    pub with: Option<String>,
+
+    /// Folder the runs are in.
     #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
     pub reports: PathBuf,
 }

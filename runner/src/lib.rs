@@ -27,6 +27,16 @@ use scenario::Scenarios;
 /// Runs one command. Problems are printed to stderr; the exit code says
 /// whether the command succeeded.
 pub fn run(cli: Cli) -> ExitCode {
+    if let Command::Compare(args) = &cli.command {
+        // Needs only the runs, not the scenarios file.
+        return match compare(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let scenarios = match scenario::load(&cli.scenarios) {
         Ok(scenarios) => scenarios,
         Err(problems) => {
@@ -49,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
             scenarios.path.display(),
             scenarios.list.len()
         ),
+        Command::Compare(_) => {}
         Command::Run(args) => {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime,
@@ -67,6 +78,45 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `runner compare`: deltas on the terminal, and the later run's report
+/// rendered against the earlier one as `compare-<earlier>.html`.
+fn compare(args: &cli::CompareArgs) -> anyhow::Result<()> {
+    let missing = |id: &str| {
+        anyhow::anyhow!(
+            "no run `{id}` under {}; run ids are in the SCORE lines and in reports/index.html",
+            args.reports.display()
+        )
+    };
+    let (folder, data) =
+        report::find_run(&args.reports, &args.run).ok_or_else(|| missing(&args.run))?;
+    let earlier = match &args.with {
+        Some(id) => {
+            report::find_run(&args.reports, id)
+                .ok_or_else(|| missing(id))?
+                .1
+        }
+        None => report::previous_run(&args.reports, &data).ok_or_else(|| {
+            anyhow::anyhow!(
+                "`{}` is the first run of its scenario: nothing to compare it with",
+                args.run
+            )
+        })?,
+    };
+    let comparison = report::compare(&data, &earlier);
+    println!("{:<12} {:>22} {:>22}", "", comparison.run_id, args.run);
+    for row in &comparison.rows {
+        println!(
+            "{:<12} {:>12} {:>12}  {}",
+            row.metric, row.before, row.after, row.verdict
+        );
+    }
+    let html = report::render_report(&data, Some(&earlier))?;
+    let path = folder.join(format!("compare-{}.html", comparison.run_id));
+    output::write_atomically(&path, html.as_bytes())?;
+    eprintln!("comparison: {}", path.display());
+    Ok(())
 }
 
 /// The `runner list` table.

@@ -40,21 +40,21 @@ fn environment() -> anyhow::Result<Environment<'static>> {
     Ok(env)
 }
 
-/// A row of the comparison with the previous run.
+/// A row of the comparison with an earlier run.
 #[derive(Debug, Serialize)]
-struct Delta {
-    metric: &'static str,
-    before: String,
-    after: String,
+pub struct Delta {
+    pub metric: &'static str,
+    pub before: String,
+    pub after: String,
     /// `better`, `worse` or `same`.
-    verdict: &'static str,
+    pub verdict: &'static str,
 }
 
 #[derive(Debug, Serialize)]
-struct Comparison {
-    run_id: String,
-    href: String,
-    rows: Vec<Delta>,
+pub struct Comparison {
+    pub run_id: String,
+    pub href: String,
+    pub rows: Vec<Delta>,
 }
 
 #[derive(Debug, Serialize)]
@@ -263,7 +263,8 @@ fn measure(run: &Value, metric: &str) -> Option<f64> {
     }
 }
 
-fn compare(data: &Value, previous: &Value) -> Comparison {
+/// `data` against an earlier run, metric by metric.
+pub fn compare(data: &Value, previous: &Value) -> Comparison {
     let show = |value: Option<f64>| match value {
         None => "-".to_owned(),
         Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
@@ -315,8 +316,18 @@ fn runs(reports: &Path) -> Vec<Value> {
     runs
 }
 
+/// The run with id `run_id`, and its folder.
+pub fn find_run(reports: &Path, run_id: &str) -> Option<(PathBuf, Value)> {
+    let scenarios = std::fs::read_dir(reports).ok()?;
+    scenarios.flatten().find_map(|scenario| {
+        let folder = scenario.path().join(run_id);
+        let bytes = std::fs::read(folder.join("data.json")).ok()?;
+        Some((folder, serde_json::from_slice(&bytes).ok()?))
+    })
+}
+
 /// The newest run of the same scenario before `data`.
-fn previous_run(reports: &Path, data: &Value) -> Option<Value> {
+pub fn previous_run(reports: &Path, data: &Value) -> Option<Value> {
     let id = data["run_id"].as_str()?;
     runs(reports).into_iter().find(|run| {
         run["scenario"] == data["scenario"]

@@ -147,10 +147,11 @@ async fn the_report_renders_offline_without_errors() {
             Instant::now() < deadline,
             "the report did not finish loading"
         );
-        let Ok(Some(Ok(message))) =
-            tokio::time::timeout(Duration::from_millis(200), socket.next()).await
-        else {
-            continue;
+        let message = match tokio::time::timeout(Duration::from_millis(200), socket.next()).await {
+            Err(_) => continue,
+            Ok(Some(Ok(message))) => message,
+            Ok(Some(Err(error))) => panic!("the DevTools socket failed: {error}"),
+            Ok(None) => panic!("Chromium closed the DevTools socket"),
         };
         let Ok(event) = serde_json::from_str::<Value>(message.to_text().unwrap_or_default()) else {
             continue;

@@ -208,3 +208,41 @@ fn the_index_lists_every_run_even_when_runs_finish_together() {
     assert!(newest < oldest, "newest first");
     let _ = std::fs::remove_dir_all(&reports);
 }
+
+#[test]
+fn compare_prints_the_deltas_and_writes_a_comparison_page() {
+    let reports = scratch("compare-command");
+    store(
+        &reports,
+        &sample_run("tx", "20261129T110000Z-0001", 20, "d", "p95_ms"),
+    );
+    let folder = store(
+        &reports,
+        &sample_run("tx", "20261129T120000Z-0002", 92, "d", "p95_ms"),
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args(["compare", "20261129T120000Z-0002", "--reports"])
+        .arg(&reports)
+        .output()
+        .expect("run the runner");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let score = stdout
+        .lines()
+        .find(|line| line.starts_with("score"))
+        .unwrap_or_default();
+    assert!(
+        score.contains("20") && score.contains("92") && score.ends_with("better"),
+        "{stdout}"
+    );
+    assert!(folder.join("compare-20261129T110000Z-0001.html").exists());
+
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args(["compare", "20261129T110000Z-0001", "--reports"])
+        .arg(&reports)
+        .output()
+        .expect("run the runner");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("first run of its scenario"));
+    let _ = std::fs::remove_dir_all(&reports);
+}
