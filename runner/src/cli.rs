@@ -45,7 +45,7 @@ pub struct RunArgs {
     pub scenario: String,
 
     /// Run for this long instead of the scenario's duration (e.g. 15s, 2m).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
     /// Release this many requests per second instead of the scenario's rate.
@@ -144,6 +144,20 @@ impl FromStr for Targets {
             }
         }
         Ok(targets)
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration)
+            if (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&duration) =>
+        {
+            Ok(duration)
+        }
+        Ok(_) => Err(format!("`{text}` is outside 1s to 1h")),
+        Err(error) => Err(format!(
+            "`{text}` is not a duration like 30s or 2m ({error})"
+        )),
     }
 }
 

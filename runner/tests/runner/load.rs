@@ -3,7 +3,7 @@
 //! generator could not send are counted, and a run can be cut short.
 //!
 //! goose keeps its stop switch in a process-wide static, so these tests
-//! take turns through `ONE_AT_A_TIME`.
+//! take turns through `crate::ONE_AT_A_TIME`.
 
 use std::{
     sync::{
@@ -18,9 +18,7 @@ use runner::{
     load::{self, Controls, LoadResult, Plan, RequestSpec, arrivals::Arrivals},
     scenario::Method,
 };
-use tokio::sync::{Mutex, Semaphore, watch};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+use tokio::sync::{Semaphore, watch};
 
 /// Counts the requests a test server has seen, so a test can act once the
 /// load is really flowing (goose takes a moment to start its users).
@@ -67,7 +65,7 @@ async fn run(spec: RequestSpec, rate: f64, duration: Duration, controls: Control
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_holds_whatever_the_rate() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     let base = serve(Router::new().route("/", get(|| async { "ok" }))).await;
     for rate in [50.0, 300.0, 1000.0] {
         let started = Instant::now();
@@ -103,7 +101,7 @@ async fn the_rate_holds_whatever_the_rate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_two_second_stall_shows_in_the_corrected_p99() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     let (gate, open) = watch::channel(true);
     let seen = Seen::default();
     let counter = seen.clone();
@@ -160,7 +158,7 @@ async fn a_two_second_stall_shows_in_the_corrected_p99() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_no_worker_can_take_are_counted_as_not_sent() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     // The server falls behind: one request at a time, 50 ms each, so 20 per
     // second at most against 100 offered.
     let one_at_a_time = Arc::new(Semaphore::new(1));
@@ -203,7 +201,7 @@ async fn tickets_no_worker_can_take_are_counted_as_not_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statuses_are_counted_and_a_run_can_be_cut_short() {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     let seen = Seen::default();
     let counter = seen.clone();
     let app = Router::new().route(

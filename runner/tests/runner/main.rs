@@ -5,3 +5,7 @@ mod load;
 mod report;
 mod run;
 mod scenarios;
+
+/// Tests that load the machine (goose runs) or need it quiet (the browser)
+/// take turns through this.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
