@@ -81,7 +81,7 @@ def run_runner(rate, seconds, base):
     before = child_cpu()
     out = subprocess.run(
         ["taskset", "-c", "0", os.path.join(ROOT, "target/release/runner"), "run", "bench", "--json",
-         "--targets", f"api={base}", "--reports", os.path.join(folder, "reports")],
+         "--target", f"api={base}", "--reports", os.path.join(folder, "reports")],
         cwd=folder, capture_output=True, text=True, check=True)
     cpu = child_cpu() - before
     summary = json.loads(out.stdout.strip().splitlines()[-1])

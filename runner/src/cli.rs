@@ -55,7 +55,13 @@ pub struct RunArgs {
     /// Where the services are, as service=URL pairs separated by commas.
     /// Defaults: api=http://localhost:8080, worker=http://localhost:8081
     /// (the cluster's NodePorts).
-    #[arg(long, default_value = "", value_parser = Targets::from_str, hide_default_value = true)]
+    #[arg(
+        long = "target",
+        value_name = "SERVICE=URL,...",
+        default_value = "",
+        value_parser = Targets::from_str,
+        hide_default_value = true
+    )]
     pub targets: Targets,
 
     /// Do not open the report in the browser. It never opens when stdout is

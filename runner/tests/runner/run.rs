@@ -68,6 +68,10 @@ async fn serve(app: axum::Router) -> String {
 /// dep and an api whose timeouts case browns out: a fifth of the calls hang
 /// for 1.5 s, and only 4 dep calls may be in flight.
 async fn lab_stack(db: &Database) -> String {
+    lab_stack_with(db, "latency_ms=5&hang_rate=0.2&hang_ms=1500").await
+}
+
+async fn lab_stack_with(db: &Database, timeouts_dep: &str) -> String {
     let dep = serve(lab::dep::app()).await;
     let argv = [
         "lab",
@@ -79,7 +83,7 @@ async fn lab_stack(db: &Database) -> String {
         "--dep-max-connections",
         "4",
         "--timeouts-dep",
-        "latency_ms=5&hang_rate=0.2&hang_ms=1500",
+        timeouts_dep,
     ];
     let Role::Api(args) = Cli::try_parse_from(argv).expect("api flags").role else {
         unreachable!("parsed as api");
@@ -150,7 +154,7 @@ async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
     let folder = scratch("run");
     let output = runner(
         &folder,
-        &["run", "timeouts", "--targets", &format!("api={api}")],
+        &["run", "timeouts", "--target", &format!("api={api}")],
     )
     .await;
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
@@ -229,7 +233,7 @@ async fn an_unreachable_target_is_a_clear_error_within_two_seconds() {
         &[
             "run",
             "timeouts",
-            "--targets",
+            "--target",
             &format!("api=http://{closed}"),
         ],
     )
@@ -275,12 +279,131 @@ async fn fail_under_turns_a_low_score_into_a_failing_exit() {
             "2s",
             "--fail-under",
             "100",
-            "--targets",
+            "--target",
             &format!("api={api}"),
         ],
     )
     .await;
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("SCORE timeouts"));
+    db.drop_now().await;
+}
+
+/// Sends SIGINT, as Ctrl-C in a terminal does.
+fn interrupt(child: &tokio::process::Child) {
+    let pid = child.id().expect("the runner is running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Reads the runner's stderr until a line contains `text`.
+async fn wait_for_line(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+    text: &str,
+) {
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains(text) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "the runner never said {text:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
+    use tokio::io::AsyncBufReadExt;
+    let db = Database::create("ctrlc").await;
+    // Half the calls hang for 20 s: there is always something in flight.
+    let api = lab_stack_with(&db, "latency_ms=5&hang_rate=0.5&hang_ms=20000").await;
+    let folder = scratch("ctrlc");
+    std::fs::write(
+        folder.join("scenarios.toml"),
+        SCENARIOS
+            .replace("request_cap = \"3s\"", "request_cap = \"30s\"")
+            .replace("duration = \"4s\"", "duration = \"60s\""),
+    )
+    .expect("write scenarios");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args([
+            "run",
+            "timeouts",
+            "--no-open",
+            "--target",
+            &format!("api={api}"),
+        ])
+        .current_dir(&folder)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the runner");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    wait_for_line(&mut lines, "workers)").await;
+    // Let requests pile up against the hanging dep first.
+    let stats = format!("{api}/debug/depstats");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(&stats)
+        .await
+        .ok()
+        .map(|r| r.status().is_success())
+        != Some(true)
+        || reqwest::get(&stats)
+            .await
+            .expect("depstats")
+            .json::<Value>()
+            .await
+            .expect("JSON")["waiting"]
+            .as_u64()
+            < Some(1)
+    {
+        assert!(Instant::now() < deadline, "no requests piled up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let interrupted_at = Instant::now();
+    interrupt(&child);
+    wait_for_line(&mut lines, "waiting for those in flight").await;
+    interrupt(&child);
+    wait_for_line(&mut lines, "no more waiting").await;
+    let mut stdout = String::new();
+    let mut out = child.stdout.take().expect("stdout");
+    tokio::io::AsyncReadExt::read_to_string(&mut out, &mut stdout)
+        .await
+        .expect("stdout");
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
+    assert!(
+        interrupted_at.elapsed() < Duration::from_secs(15),
+        "did not wait out the 20 s hangs"
+    );
+    assert_eq!(status.code(), Some(130));
+    let score = stdout
+        .lines()
+        .find(|line| line.starts_with("SCORE "))
+        .unwrap_or_default();
+    assert!(score.ends_with(" interrupted"), "{stdout}");
+    let run_id = score
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("run="))
+        .unwrap_or_default();
+    let run = folder.join("reports/timeouts").join(run_id);
+    let data: Value =
+        serde_json::from_slice(&std::fs::read(run.join("data.json")).expect("data.json"))
+            .expect("JSON");
+    assert_eq!(data["interrupted"], true);
+    assert!(
+        data["totals"]["unfinished"].as_u64().is_some_and(|n| n > 0),
+        "{}",
+        data["totals"]
+    );
+    assert!(run.join("report.html").exists());
     db.drop_now().await;
 }
