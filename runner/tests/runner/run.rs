@@ -348,20 +348,18 @@ async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
     // Let requests pile up against the hanging dep first.
     let stats = format!("{api}/debug/depstats");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(&stats)
-        .await
-        .ok()
-        .map(|r| r.status().is_success())
-        != Some(true)
-        || reqwest::get(&stats)
-            .await
-            .expect("depstats")
-            .json::<Value>()
-            .await
-            .expect("JSON")["waiting"]
-            .as_u64()
-            < Some(1)
-    {
+    loop {
+        let waiting = match reqwest::get(&stats).await {
+            Ok(response) => response
+                .json::<Value>()
+                .await
+                .ok()
+                .and_then(|stats| stats["waiting"].as_u64()),
+            Err(_) => None,
+        };
+        if waiting.is_some_and(|waiting| waiting >= 1) {
+            break;
+        }
         assert!(Instant::now() < deadline, "no requests piled up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
