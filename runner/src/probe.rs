@@ -34,6 +34,18 @@ pub struct ProbeRecord {
 }
 
 impl ProbeRecord {
+    /// Re-times the points to a clock that started `by` later (the load's
+    /// first request), dropping points from before it.
+    pub fn retime(&mut self, by: Duration) {
+        let by = by.as_secs_f64();
+        for series in &mut self.series {
+            series.points.retain(|&(t, _)| t >= by);
+            for point in &mut series.points {
+                point.0 -= by;
+            }
+        }
+    }
+
     /// `stat` of `field` over the points from `from` on; `None` without data.
     pub fn stat(&self, field: &str, stat: Stat, from: Duration) -> Option<f64> {
         let series = self.series.iter().find(|series| series.field == field)?;
@@ -139,6 +151,23 @@ mod tests {
         assert_eq!(field(&json, "jobs.fast.p99_ms"), None, "null is a gap");
         assert_eq!(field(&json, "pools.1.busy"), None);
         assert_eq!(field(&json, "missing"), None);
+    }
+
+    #[test]
+    fn retiming_drops_points_from_before_the_load() {
+        let mut record = ProbeRecord {
+            name: "p".into(),
+            url: String::new(),
+            polls: 3,
+            failed_polls: 0,
+            series: vec![Series {
+                probe: "p".into(),
+                field: "f".into(),
+                points: vec![(0.2, 1.0), (1.5, 2.0), (2.5, 3.0)],
+            }],
+        };
+        record.retime(Duration::from_secs(1));
+        assert_eq!(record.series[0].points, [(0.5, 2.0), (1.5, 3.0)]);
     }
 
     #[test]

@@ -104,11 +104,18 @@ pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCo
     let result = load::run(plan, controls.clone(), |collector| progress.tick(collector)).await;
     progress.finish();
     probes_stop.cancel();
+    let result = result?;
+    // Probes started before goose's users did; put them on the load's clock.
+    let load_started = result
+        .collector
+        .start()
+        .saturating_duration_since(probe_start);
     let mut probes: Vec<ProbeRecord> = Vec::new();
     for task in probe_tasks {
-        probes.push(task.await.context("a probe task failed")?);
+        let mut record = task.await.context("a probe task failed")?;
+        record.retime(load_started);
+        probes.push(record);
     }
-    let result = result?;
 
     let window_start = |last: Option<Duration>| {
         last.map_or(Duration::ZERO, |last| {
