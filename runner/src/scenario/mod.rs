@@ -97,6 +97,15 @@ pub enum Method {
 }
 
 impl Method {
+    pub fn http(self) -> reqwest::Method {
+        match self {
+            Self::Get => reqwest::Method::GET,
+            Self::Post => reqwest::Method::POST,
+            Self::Put => reqwest::Method::PUT,
+            Self::Delete => reqwest::Method::DELETE,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Get => "GET",
