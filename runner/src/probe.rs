@@ -153,9 +153,9 @@ mod tests {
         assert_eq!(field(&json, "missing"), None);
     }
 
-    #[test]
-    fn retiming_drops_points_from_before_the_load() {
-        let mut record = ProbeRecord {
+    /// A probe `p` with one field `f` holding `points`.
+    fn record(points: Vec<(f64, f64)>) -> ProbeRecord {
+        ProbeRecord {
             name: "p".into(),
             url: String::new(),
             polls: 3,
@@ -163,26 +163,21 @@ mod tests {
             series: vec![Series {
                 probe: "p".into(),
                 field: "f".into(),
-                points: vec![(0.2, 1.0), (1.5, 2.0), (2.5, 3.0)],
+                points,
             }],
-        };
+        }
+    }
+
+    #[test]
+    fn retiming_drops_points_from_before_the_load() {
+        let mut record = record(vec![(0.2, 1.0), (1.5, 2.0), (2.5, 3.0)]);
         record.retime(Duration::from_secs(1));
         assert_eq!(record.series[0].points, [(0.5, 2.0), (1.5, 3.0)]);
     }
 
     #[test]
     fn stats_look_at_the_points_from_the_window_on() {
-        let record = ProbeRecord {
-            name: "p".into(),
-            url: String::new(),
-            polls: 3,
-            failed_polls: 0,
-            series: vec![Series {
-                probe: "p".into(),
-                field: "f".into(),
-                points: vec![(0.5, 10.0), (1.5, 2.0), (2.5, 4.0)],
-            }],
-        };
+        let record = record(vec![(0.5, 10.0), (1.5, 2.0), (2.5, 4.0)]);
         assert_eq!(record.stat("f", Stat::Max, Duration::ZERO), Some(10.0));
         assert_eq!(
             record.stat("f", Stat::Max, Duration::from_secs(1)),
