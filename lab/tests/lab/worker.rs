@@ -56,6 +56,14 @@ async fn a_batch_runs_to_completion_with_per_class_latency() {
     );
     assert_eq!(stats["batches"], json!({ "running": 0, "finished": 1 }));
 
+    for probe in ["/healthz", "/readyz"] {
+        let answer = support::client()
+            .get(worker.url(probe))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(answer.status(), StatusCode::OK, "{probe}");
+    }
     let workload = get_json(&worker.url("/debug/workload")).await;
     assert_eq!(
         workload["workload"],
