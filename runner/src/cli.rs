@@ -36,7 +36,51 @@ pub enum Command {
     /// List the scenarios: case, target, load and what each one shows.
     List,
     /// Validate the scenarios file and print every problem with its line.
-    Check,
+    /// With a scenario, also check what it needs: its files, and for a
+    /// cluster case, whether the manifests let an HPA scale the api.
+    Check {
+        /// The scenario to check (see `runner list`).
+        scenario: Option<String>,
+    },
+    /// Start the local stack (PostgreSQL, dep, api, worker) and keep it up
+    /// until Ctrl-C, for curl or `runner run --target ...`.
+    Stack,
+    /// Run a command (`make test` runs the test suite) with a private
+    /// PostgreSQL for it, named by LAB_TEST_DATABASE_URL, then stop it.
+    /// When LAB_TEST_DATABASE_URL is already set, just run the command.
+    WithPostgres {
+        /// The command and its arguments.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Apply a step's reference solution (solutions/step-N.patch). Refuses,
+    /// changing nothing, when your own edits are in the way.
+    Solve(StepArgs),
+    /// Take a step's reference solution back out. Refuses, changing
+    /// nothing, when the code no longer matches the solution.
+    Unsolve(StepArgs),
+    /// The workshop end to end on the local stack: every local case, its
+    /// baseline and then its solution, in a scratch copy of the tree, and a
+    /// page that shows each pair side by side.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StepArgs {
+    /// The step: the case number, 1-4.
+    #[arg(value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub step: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Run each scenario for this long instead of its own duration.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Folder the runs and the demo page are written to.
+    #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
+    pub reports: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +107,12 @@ pub struct RunArgs {
         hide_default_value = true
     )]
     pub targets: Targets,
+
+    /// Run against a local stack that the runner builds, starts and stops
+    /// itself: no Docker, no cluster. It uses a private PostgreSQL in
+    /// .lab/ (or DATABASE_URL when set).
+    #[arg(long, conflicts_with = "targets")]
+    pub local: bool,
 
     /// Do not open the report in the browser. It never opens when stdout is
     /// not a terminal.
@@ -119,16 +169,23 @@ impl Targets {
     }
 }
 
+/// The cluster's NodePorts.
+impl Default for Targets {
+    fn default() -> Self {
+        Self {
+            api: "http://localhost:8080".into(),
+            worker: "http://localhost:8081".into(),
+        }
+    }
+}
+
 impl FromStr for Targets {
     type Err = String;
 
     /// `api=http://host:port,worker=http://host:port`; either may be left
     /// out, and an empty string gives the defaults.
     fn from_str(text: &str) -> Result<Self, String> {
-        let mut targets = Self {
-            api: "http://localhost:8080".into(),
-            worker: "http://localhost:8081".into(),
-        };
+        let mut targets = Self::default();
         for pair in text
             .split(',')
             .map(str::trim)

@@ -6,11 +6,21 @@
 //! - [`probe`]: JSON endpoints polled beside the load.
 //! - [`score`]: checks and the 0-100 score.
 //! - [`mod@run`]: one run from preflight to data.json; [`output`] and
-//!   [`progress`] are what it prints and writes.
+//!   [`progress`] are what it prints and writes; [`workload`] flags a lab
+//!   whose workload was edited.
+//! - [`local`]: the local stack that `--local` builds, starts and stops.
+//! - [`solutions`]: `runner solve N` and `unsolve N`; [`demo`]: every
+//!   local case, baseline and solution.
+//! - [`mod@check`] and [`manifests`]: `runner check`, and what the cluster
+//!   case can check without a cluster.
 //! - [`cli`]: the command line.
 
+pub mod check;
 pub mod cli;
+pub mod demo;
 pub mod load;
+pub mod local;
+pub mod manifests;
 pub mod output;
 pub mod probe;
 pub mod progress;
@@ -18,6 +28,8 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod score;
+pub mod solutions;
+pub mod workload;
 
 use std::process::ExitCode;
 
@@ -52,32 +64,70 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match cli.command {
-        Command::List => print!("{}", list(&scenarios)),
-        Command::Check => println!(
-            "{}: {} scenarios, no problems",
-            scenarios.path.display(),
-            scenarios.list.len()
-        ),
-        Command::Compare(_) => {}
-        Command::Run(args) => {
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("error: cannot start the tokio runtime: {error}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            return match runtime.block_on(run::run(&scenarios, &args)) {
-                Ok(code) => code,
-                Err(error) => {
-                    eprintln!("error: {error:#}");
-                    ExitCode::FAILURE
-                }
-            };
+    let root = scenarios.root();
+    let outcome = match cli.command {
+        Command::List => {
+            print!("{}", list(&scenarios));
+            Ok(ExitCode::SUCCESS)
         }
-    }
-    ExitCode::SUCCESS
+        Command::Check { scenario } => check::check(&scenarios, scenario.as_deref()),
+        Command::Compare(_) => Ok(ExitCode::SUCCESS),
+        Command::Solve(step) => solutions::Solution::find(&root, step.step)
+            .and_then(|solution| solution.apply())
+            .map(|done| {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }),
+        Command::Unsolve(step) => solutions::Solution::find(&root, step.step)
+            .and_then(|solution| solution.revert())
+            .map(|done| {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }),
+        Command::Run(args) => {
+            with_ctrl_c(async |controls| run::run(&scenarios, &args, &controls).await)
+        }
+        Command::Stack => with_ctrl_c(async |controls| stack(&root, &controls).await),
+        Command::WithPostgres { command } => {
+            local::with_postgres(&local::LocalConfig::from_env(&root), &command)
+        }
+        Command::Demo(args) => {
+            with_ctrl_c(async |controls| demo::demo(&scenarios, &args, &controls).await)
+        }
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs `task` on a tokio runtime, with the runner's Ctrl-C handling
+/// feeding the controls it is given.
+fn with_ctrl_c(
+    task: impl AsyncFnOnce(load::Controls) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|error| anyhow::anyhow!("cannot start the tokio runtime: {error}"))?;
+    let controls = load::Controls::default();
+    run::install_ctrl_c(&controls);
+    runtime.block_on(task(controls))
+}
+
+/// `runner stack`: the local stack until Ctrl-C.
+async fn stack(root: &std::path::Path, controls: &load::Controls) -> anyhow::Result<ExitCode> {
+    let config = local::LocalConfig::from_env(root);
+    let stack = tokio::select! {
+        stack = local::Stack::start(&config) => stack?,
+        () = controls.stop_sending.cancelled() => return Ok(ExitCode::from(run::INTERRUPTED)),
+    };
+    let targets = stack.targets();
+    println!(
+        "api={} worker={}\nPress Ctrl-C to stop. Meanwhile: runner run <scenario> --target api={},worker={}",
+        targets.api, targets.worker, targets.api, targets.worker
+    );
+    controls.stop_sending.cancelled().await;
+    stack.stop().await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `runner compare`: deltas on the terminal, and the later run's report

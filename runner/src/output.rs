@@ -11,7 +11,7 @@ use std::{
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::{load::collector::Totals, probe::ProbeRecord, score::Score};
+use crate::{load::collector::Totals, probe::ProbeRecord, score::Score, workload::Edit};
 
 /// The version of the data.json shape; bumped on incompatible changes.
 pub const DATA_VERSION: u32 = 1;
@@ -29,6 +29,9 @@ pub struct RunData {
     /// The schedule was cut short (Ctrl-C); the figures cover what ran.
     pub interrupted: bool,
     pub settings: Settings,
+    /// Workload values that differ from the scenario's `expect`; when any
+    /// do, the run is flagged and its score does not count.
+    pub workload_edits: Vec<Edit>,
     pub totals: Totals,
     pub probes: Vec<ProbeRecord>,
     pub score: Score,
@@ -124,8 +127,18 @@ pub fn score_line(data: &RunData) -> String {
         format!("{:.1}%", 100.0 * totals.failed as f64 / finished as f64)
     };
     let interrupted = if data.interrupted { " interrupted" } else { "" };
+    let flagged = if data.workload_edits.is_empty() {
+        String::new()
+    } else {
+        let keys: Vec<&str> = data
+            .workload_edits
+            .iter()
+            .map(|edit| edit.key.as_str())
+            .collect();
+        format!(" FLAGGED=workload-edited:{}", keys.join(","))
+    };
     format!(
-        "SCORE {} {}/100 | p95={p95} err={errors} sent={}/{} run={}{interrupted}",
+        "SCORE {} {}/100 | p95={p95} err={errors} sent={}/{} run={}{interrupted}{flagged}",
         data.scenario, data.score.total, totals.sent, totals.intended, data.run_id
     )
 }
@@ -137,6 +150,7 @@ pub fn json_summary(data: &RunData, folder: &Path, report: &Path) -> String {
         "run_id": data.run_id,
         "score": data.score.total,
         "interrupted": data.interrupted,
+        "workload_edits": data.workload_edits,
         "checks": data.score.checks,
         "intended": data.totals.intended,
         "sent": data.totals.sent,

@@ -13,14 +13,16 @@ use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    check,
     cli::{RunArgs, Targets},
     load::{self, Controls, Plan, RequestSpec, arrivals::Arrivals},
+    local::{LocalConfig, Stack},
     output::{self, RunData, Settings},
     probe::{self, ProbeRecord},
     progress::Progress,
     report,
     scenario::{Scenario, Scenarios},
-    score,
+    score, workload,
 };
 
 /// How long preflight waits for a health answer.
@@ -29,9 +31,54 @@ const PREFLIGHT_WITHIN: Duration = Duration::from_secs(2);
 /// Exit code of a run whose score is under `--fail-under`.
 const BELOW_FAIL_UNDER: u8 = 3;
 /// Exit code of an interrupted run (128 + SIGINT, as shells use).
-const INTERRUPTED: u8 = 130;
+pub const INTERRUPTED: u8 = 130;
 
-pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    scenarios: &Scenarios,
+    args: &RunArgs,
+    controls: &Controls,
+) -> anyhow::Result<ExitCode> {
+    let scenario = chosen(scenarios, args)?;
+    if !args.local {
+        let data = execute(&scenario, args, &args.targets, controls).await?;
+        return Ok(exit_code(&data, args.fail_under));
+    }
+    let root = scenarios.root();
+    if scenario.needs_cluster {
+        eprintln!(
+            "{name} (case {case}) needs a Kubernetes cluster, which --local does not start. \
+             Checking its manifests instead; on a cluster (`make up`), run `runner run {name}`.",
+            name = scenario.name,
+            case = scenario.case
+        );
+        return Ok(if check::cluster_case(&root, &scenario) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    match on_local_stack(&LocalConfig::from_env(&root), &scenario, args, controls).await? {
+        Some(data) => Ok(exit_code(&data, args.fail_under)),
+        None => Ok(ExitCode::from(INTERRUPTED)),
+    }
+}
+
+/// A finished run's exit code: interrupted, below `--fail-under` (a flagged
+/// run always is), or success.
+fn exit_code(data: &RunData, fail_under: Option<u8>) -> ExitCode {
+    if data.interrupted {
+        ExitCode::from(INTERRUPTED)
+    } else if fail_under
+        .is_some_and(|floor| !data.workload_edits.is_empty() || data.score.total < u32::from(floor))
+    {
+        ExitCode::from(BELOW_FAIL_UNDER)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The scenario named on the command line, with its overrides.
+pub fn chosen(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<Scenario> {
     let Some(scenario) = scenarios.get(&args.scenario) else {
         bail!(
             "no scenario `{}` in {}; the scenarios are: {}",
@@ -48,12 +95,43 @@ pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCo
         scenario.duration = duration;
         scenario.ramp = scenario.ramp.filter(|ramp| *ramp < duration);
     }
-    let base_url = args.targets.url(scenario.service);
-    preflight(&scenario, &args.targets).await?;
-    reset(&base_url).await;
+    Ok(scenario)
+}
 
-    let controls = Controls::default();
-    install_ctrl_c(&controls);
+/// Starts the local stack, runs the scenario against it, and stops the
+/// stack whatever happened. `None` when Ctrl-C came before the run began.
+pub async fn on_local_stack(
+    config: &LocalConfig,
+    scenario: &Scenario,
+    args: &RunArgs,
+    controls: &Controls,
+) -> anyhow::Result<Option<RunData>> {
+    let stack = tokio::select! {
+        stack = Stack::start(config) => stack?,
+        () = controls.stop_sending.cancelled() => {
+            eprintln!("interrupted while the local stack was starting; nothing was measured");
+            return Ok(None);
+        }
+    };
+    let finished = execute(scenario, args, stack.targets(), controls).await;
+    if let Err(error) = stack.stop().await {
+        eprintln!("warning: the local stack did not stop cleanly: {error:#}");
+    }
+    finished.map(Some)
+}
+
+/// One run against `targets`: preflight, reset, load and probes, score,
+/// data.json and the reports, and the summary on the terminal.
+async fn execute(
+    scenario: &Scenario,
+    args: &RunArgs,
+    targets: &Targets,
+    controls: &Controls,
+) -> anyhow::Result<RunData> {
+    let base_url = targets.url(scenario.service);
+    preflight(scenario, targets).await?;
+    let workload_edits = workload::edits(&base_url, &scenario.expect).await;
+    reset(&base_url).await;
 
     let request = RequestSpec {
         base_url: base_url.clone(),
@@ -94,7 +172,7 @@ pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCo
         .map(|probe_config| {
             tokio::spawn(probe::poll(
                 probe_config.clone(),
-                args.targets.url(probe_config.service),
+                targets.url(probe_config.service),
                 probe_start,
                 probes_stop.clone(),
             ))
@@ -141,7 +219,8 @@ pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCo
         case: scenario.case,
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         interrupted: result.interrupted,
-        settings: settings(&scenario, &base_url, workers),
+        settings: settings(scenario, &base_url, workers),
+        workload_edits,
         totals: result.totals,
         probes,
         score,
@@ -150,8 +229,13 @@ pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCo
     let value = serde_json::to_value(&data).context("cannot encode the run")?;
     let report = report::write_report(&args.reports, &folder, &value)?;
     let index = report::write_index(&args.reports)?;
+    let flagged = if data.workload_edits.is_empty() {
+        String::new()
+    } else {
+        workload::explain(&data.workload_edits)
+    };
     let summary = format!(
-        "{}{}",
+        "{}{flagged}{}",
         output::checks(&data.score),
         output::score_line(&data)
     );
@@ -171,16 +255,7 @@ pub async fn run(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<ExitCo
         );
     }
 
-    Ok(if data.interrupted {
-        ExitCode::from(INTERRUPTED)
-    } else if args
-        .fail_under
-        .is_some_and(|floor| data.score.total < u32::from(floor))
-    {
-        ExitCode::from(BELOW_FAIL_UNDER)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(data)
 }
 
 fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
@@ -249,9 +324,9 @@ async fn reset(base_url: &str) {
 }
 
 /// Ctrl-C once: stop sending, wait for requests in flight. Twice: stop
-/// waiting. Installed before goose starts, so goose's own handler (which
-/// exits the process on a second Ctrl-C) is never installed.
-fn install_ctrl_c(controls: &Controls) {
+/// waiting. Installed once per process, before goose starts, so goose's own
+/// handler (which exits the process on a second Ctrl-C) is never installed.
+pub fn install_ctrl_c(controls: &Controls) {
     let controls = controls.clone();
     let installed = ctrlc::set_handler(move || {
         if controls.stop_sending.is_cancelled() {

@@ -19,7 +19,7 @@ use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::output::write_atomically;
+use crate::output::{RunData, write_atomically};
 use chart::{Chart, Series, line_chart};
 
 fn environment() -> anyhow::Result<Environment<'static>> {
@@ -37,6 +37,11 @@ fn environment() -> anyhow::Result<Environment<'static>> {
         "index.html.j2",
         include_str!("../../templates/index.html.j2"),
     )?;
+    env.add_template(
+        "chart.html.j2",
+        include_str!("../../templates/chart.html.j2"),
+    )?;
+    env.add_template("demo.html.j2", include_str!("../../templates/demo.html.j2"))?;
     Ok(env)
 }
 
@@ -314,6 +319,56 @@ fn runs(reports: &Path) -> Vec<Value> {
         .collect();
     runs.sort_by(|a, b| b["run_id"].as_str().cmp(&a["run_id"].as_str()));
     runs
+}
+
+/// One case of `runner demo`: its baseline run and its solution run.
+#[derive(Debug)]
+pub struct DemoPair {
+    pub scenario: String,
+    pub baseline: RunData,
+    pub solution: RunData,
+}
+
+/// Writes `reports/demo.html`: each pair side by side, with its scores,
+/// checks and latency over time, linking to both full reports.
+pub fn write_demo(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<PathBuf> {
+    let side = |label: &str, run: &RunData| -> anyhow::Result<Value> {
+        let data = serde_json::to_value(run).context("cannot encode a demo run")?;
+        let chart = line_chart(
+            &format!("{}-{}", run.scenario, label),
+            "Latency from the intended send time",
+            "ms",
+            &[
+                timeline(&data, "p95_ms", "p95", false),
+                timeline(&data, "p99_ms", "p99", false),
+            ],
+        );
+        Ok(serde_json::json!({
+            "label": label,
+            "run": data,
+            "href": format!("{}/{}/report.html", run.scenario, run.run_id),
+            "chart": chart,
+        }))
+    };
+    let pairs = pairs
+        .iter()
+        .map(|pair| {
+            Ok(serde_json::json!({
+                "scenario": pair.scenario,
+                "case": pair.baseline.case,
+                "description": pair.baseline.description,
+                "sides": [side("baseline", &pair.baseline)?, side("solution", &pair.solution)?],
+            }))
+        })
+        .collect::<anyhow::Result<Vec<Value>>>()?;
+    std::fs::create_dir_all(reports)
+        .with_context(|| format!("cannot create {}", reports.display()))?;
+    let html = environment()?
+        .get_template("demo.html.j2")?
+        .render(minijinja::context! { pairs => pairs })?;
+    let path = reports.join("demo.html");
+    write_atomically(&path, html.as_bytes())?;
+    Ok(path)
 }
 
 /// The run with id `run_id`, and its folder.

@@ -26,6 +26,16 @@ impl Scenarios {
         self.list.iter().find(|scenario| scenario.name == name)
     }
 
+    /// The repository root: the folder that holds the scenarios file, as an
+    /// absolute path (git and child processes are given it).
+    pub fn root(&self) -> PathBuf {
+        let parent = match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => std::path::Path::new("."),
+        };
+        std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_owned())
+    }
+
     pub fn names(&self) -> Vec<&str> {
         self.list
             .iter()
@@ -65,6 +75,14 @@ pub struct Scenario {
     pub hint: String,
     /// Files a participant edits, relative to the repository root.
     pub files: Vec<String>,
+    /// The case needs a Kubernetes cluster: `--local` cannot run it and
+    /// checks its manifests instead.
+    #[serde(default)]
+    pub needs_cluster: bool,
+    /// Values the lab must report at the service's `/debug/workload` for a
+    /// run to count (dotted paths into its answer); see [`crate::workload`].
+    #[serde(default)]
+    pub expect: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub probes: Vec<Probe>,
     pub checks: Vec<Check>,

@@ -2,9 +2,12 @@
 
 mod browser;
 mod load;
+mod local;
+mod proof;
 mod report;
 mod run;
 mod scenarios;
+mod solutions;
 
 /// Tests that load the machine (goose runs) or need it quiet (the browser)
 /// take turns through this.

@@ -1,0 +1,75 @@
+//! `runner check [SCENARIO]`: the scenarios file is valid (loading it
+//! already proved that), and a named scenario has what it needs: its files,
+//! and for a cluster case, manifests that let an HPA scale the api.
+
+use std::{path::Path, process::ExitCode};
+
+use anyhow::bail;
+
+use crate::{
+    manifests,
+    scenario::{Scenario, Scenarios},
+};
+
+/// The folder of Kubernetes manifests, relative to the repository root.
+pub const MANIFESTS: &str = "deploy/k8s";
+
+pub fn check(scenarios: &Scenarios, name: Option<&str>) -> anyhow::Result<ExitCode> {
+    println!(
+        "{}: {} scenarios, no problems",
+        scenarios.path.display(),
+        scenarios.list.len()
+    );
+    let Some(name) = name else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(scenario) = scenarios.get(name) else {
+        bail!(
+            "no scenario `{name}` in {}; the scenarios are: {}",
+            scenarios.path.display(),
+            scenarios.names().join(", ")
+        );
+    };
+    let root = scenarios.root();
+    let mut fine = true;
+    for file in &scenario.files {
+        let exists = root.join(file).is_file();
+        fine &= exists || scenario.needs_cluster;
+        if exists {
+            println!("  ✓ {file} exists");
+        } else if !scenario.needs_cluster {
+            println!("  ✗ {file} does not exist: the scenario names it as the file to edit");
+        }
+    }
+    if scenario.needs_cluster {
+        fine &= cluster_case(&root, scenario);
+    }
+    Ok(if fine {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Prints whether the manifests let an HPA scale the scenario's service;
+/// true when they do.
+pub fn cluster_case(root: &Path, scenario: &Scenario) -> bool {
+    let folder = root.join(MANIFESTS);
+    let service = scenario.service.as_str();
+    let findings = manifests::check_autoscaling(&folder, service);
+    println!("can an HPA scale the {service}? ({})", folder.display());
+    for finding in &findings {
+        println!("  {} {}", if finding.ok { '✓' } else { '✗' }, finding.text);
+    }
+    let scalable = findings.iter().all(|finding| finding.ok);
+    if scalable {
+        println!(
+            "yes, judging from the manifests. A run on the cluster shows whether it does: \
+             `runner run {}`",
+            scenario.name
+        );
+    } else {
+        println!("not yet. Hint:\n{}", scenario.hint.trim_end());
+    }
+    scalable
+}

@@ -1,0 +1,250 @@
+//! The local stack: everything a scenario needs, on this machine, without
+//! Docker. `runner run <scenario> --local` and `runner stack` use it.
+//!
+//! 1. [`build`]: `cargo build` the `lab` binary (incremental: an edited
+//!    case file rebuilds in a second or two).
+//! 2. [`postgres`]: a private PostgreSQL on a free port, or the one named
+//!    by `DATABASE_URL`.
+//! 3. [`services`]: `lab dep`, `lab api` and `lab worker` on free loopback
+//!    ports, each waited for until it answers its readiness check.
+//!
+//! [`Stack::stop`] takes it all down: the roles with SIGTERM, then
+//! PostgreSQL. If a run fails or panics before that, each part stops itself
+//! when dropped. The stack's folder (`.lab/` by default, gitignored) holds
+//! PostgreSQL's data, the roles' logs and a lock that keeps two runners from
+//! sharing one PostgreSQL.
+
+pub mod build;
+pub mod postgres;
+pub mod services;
+
+use std::{
+    fs::{self, File, TryLockError},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Command, ExitCode, ExitStatus},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+
+use crate::cli::Targets;
+use postgres::Postgres;
+use services::Service;
+
+/// How long the roles have to become ready. The api migrates its schema
+/// before it listens, and retries PostgreSQL for up to 30 s.
+const READY_WITHIN: Duration = Duration::from_secs(40);
+
+/// The roles' drain bound when the stack stops. The run is over by then, so
+/// there is nothing worth waiting long for; 1 s still lets a clean exit
+/// happen, which the logs then show.
+const DRAIN_SECS: &str = "1";
+
+/// How long a role may take to exit after SIGTERM before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Where the local stack comes from and keeps its files.
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// The repository root: the workspace `lab` is built from.
+    pub root: PathBuf,
+    /// PostgreSQL's data, the roles' logs, the lock.
+    pub folder: PathBuf,
+    /// Use this PostgreSQL instead of starting a private one.
+    pub database_url: Option<String>,
+}
+
+impl LocalConfig {
+    /// The repository at `root`, with the folder from `LAB_LOCAL_DIR`
+    /// (default `<root>/.lab`) and `DATABASE_URL` when set.
+    pub fn from_env(root: &Path) -> Self {
+        let folder =
+            std::env::var_os("LAB_LOCAL_DIR").map_or_else(|| root.join(".lab"), PathBuf::from);
+        Self {
+            root: root.to_owned(),
+            folder,
+            database_url: std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|url| !url.is_empty()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Stack {
+    targets: Targets,
+    /// The roles, in the order they are stopped: load-bearing ones first.
+    services: Vec<Service>,
+    postgres: Option<Postgres>,
+    /// Held for the stack's life; see [`lock`].
+    _lock: File,
+}
+
+impl Stack {
+    /// Builds `lab`, starts PostgreSQL and the three roles, and waits until
+    /// every one of them is ready.
+    pub async fn start(config: &LocalConfig) -> anyhow::Result<Self> {
+        let lock = lock(&config.folder)?;
+        let lab = tokio::task::spawn_blocking({
+            let root = config.root.clone();
+            move || build::build_lab(&root)
+        })
+        .await
+        .context("the build task failed")??;
+
+        let started = Instant::now();
+        let logs = config.folder.join("logs");
+        fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+        let [postgres_port, dep_port, api_port, worker_port] = free_ports()?;
+
+        let mut dep = Service::spawn(&lab, "dep", dep_port, &drain(), &logs)?;
+        let mut worker = Service::spawn(&lab, "worker", worker_port, &drain(), &logs)?;
+        let (postgres, database_url) = match &config.database_url {
+            Some(url) => (None, url.clone()),
+            None => {
+                let folder = config.folder.join("postgres");
+                let server =
+                    tokio::task::spawn_blocking(move || Postgres::start(&folder, postgres_port))
+                        .await
+                        .context("the PostgreSQL task failed")??;
+                let url = server.url();
+                (Some(server), url)
+            }
+        };
+        let mut api_args = vec![
+            "--database-url".to_owned(),
+            database_url,
+            "--dep-url".to_owned(),
+            dep.url.clone(),
+        ];
+        api_args.extend(drain());
+        let mut api = Service::spawn(&lab, "api", api_port, &api_args, &logs)?;
+
+        let deadline = Instant::now() + READY_WITHIN;
+        tokio::try_join!(
+            dep.wait_ready("/healthz", deadline),
+            worker.wait_ready("/readyz", deadline),
+            api.wait_ready("/readyz", deadline),
+        )?;
+        let targets = Targets {
+            api: api.url.clone(),
+            worker: worker.url.clone(),
+        };
+        eprintln!(
+            "local stack ready in {:.1} s: api {}, worker {}, dep {}, PostgreSQL {}; logs in {}",
+            started.elapsed().as_secs_f64(),
+            targets.api,
+            targets.worker,
+            dep.url,
+            postgres
+                .as_ref()
+                .map_or("from DATABASE_URL".to_owned(), |_| format!(
+                    "on port {postgres_port}"
+                )),
+            logs.display()
+        );
+        Ok(Self {
+            targets,
+            services: vec![api, worker, dep],
+            postgres,
+            _lock: lock,
+        })
+    }
+
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    /// Stops the roles (SIGTERM, a short drain), then PostgreSQL.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let mut stopping = tokio::task::JoinSet::new();
+        for service in self.services.drain(..) {
+            stopping.spawn(service.stop(STOP_GRACE));
+        }
+        stopping.join_all().await;
+        match self.postgres.take() {
+            Some(mut server) => tokio::task::spawn_blocking(move || server.stop())
+                .await
+                .context("the PostgreSQL task failed")?,
+            None => Ok(()),
+        }
+    }
+}
+
+/// `runner with-postgres -- COMMAND`: runs COMMAND with
+/// `LAB_TEST_DATABASE_URL` naming a private PostgreSQL (in
+/// `<folder>/test-postgres`), then stops the server. A Ctrl-C reaches the
+/// command; the runner outlives it to stop the server.
+pub fn with_postgres(config: &LocalConfig, command: &[String]) -> anyhow::Result<ExitCode> {
+    let Some((program, args)) = command.split_first() else {
+        bail!("no command to run");
+    };
+    let mut run = Command::new(program);
+    run.args(args);
+    if std::env::var_os("LAB_TEST_DATABASE_URL").is_none() {
+        let folder = config.folder.join("test-postgres");
+        let _lock = lock(&folder)?;
+        let [port] = free_ports()?;
+        let mut server = Postgres::start(&folder, port)?;
+        eprintln!("a private PostgreSQL for the command: {}", server.url());
+        run.env("LAB_TEST_DATABASE_URL", server.url());
+        // The command gets the Ctrl-C; the runner stays to stop the server.
+        ctrlc::set_handler(|| {}).context("cannot handle Ctrl-C")?;
+        let status = run.status();
+        server.stop()?;
+        return finish(program, status);
+    }
+    finish(program, run.status())
+}
+
+fn finish(program: &str, status: std::io::Result<ExitStatus>) -> anyhow::Result<ExitCode> {
+    let status = status.with_context(|| format!("cannot run `{program}`"))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}
+
+fn drain() -> Vec<String> {
+    vec!["--drain-timeout-secs".to_owned(), DRAIN_SECS.to_owned()]
+}
+
+/// Takes `<folder>/stack.lock`, so that a second runner does not start a
+/// second server on the same PostgreSQL data. The lock goes with the
+/// process, so a killed runner never leaves it held.
+fn lock(folder: &Path) -> anyhow::Result<File> {
+    fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    let path = folder.join("stack.lock");
+    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => bail!(
+            "another runner is using the local stack in {}; wait for it to finish, \
+             or give this one its own folder with LAB_LOCAL_DIR=PATH",
+            folder.display()
+        ),
+        Err(TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+/// Distinct free loopback ports. Each is found by binding port 0 and is
+/// released just before its server binds it; all are held until every one
+/// is chosen, so they differ.
+fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot find a free loopback port")?;
+    let mut ports = [0; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener
+            .local_addr()
+            .context("cannot read a free port")?
+            .port();
+    }
+    Ok(ports)
+}

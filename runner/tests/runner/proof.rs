@@ -1,0 +1,177 @@
+//! The proof that every local case teaches what it claims, as rustlings
+//! proves every exercise starts failing and every solution passes:
+//!
+//! - the baseline scores low (≤ 35),
+//! - its reference solution, `solutions/step-N.patch`, scores high (≥ 90),
+//! - wrong fixes do not pay: a timeout longer than the hang scores ≤ 50,
+//!   and editing the workload instead of the code is flagged.
+//!
+//! Everything runs on the real local stack (`runner run --local`: a
+//! private PostgreSQL, the `lab` roles as processes) in a scratch copy of
+//! the tree, the same copy `runner demo` uses, so the checkout is never
+//! touched. The copy builds into its own `target/`, kept between runs.
+//!
+//! Durations are shorter than the scenarios' own where the verdict is the
+//! same; the margins were measured on a 2-core machine with the other
+//! core busy (see the closing note).
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde_json::Value;
+
+use crate::{
+    ONE_AT_A_TIME,
+    local::{assert_nothing_left, repo_root, runner},
+};
+
+const BASELINE_AT_MOST: u64 = 35;
+const SOLUTION_AT_LEAST: u64 = 90;
+const WRONG_FIX_AT_MOST: u64 = 50;
+
+/// A fresh copy of the tree in the proof's local-stack folder.
+struct Tree {
+    /// LAB_LOCAL_DIR: PostgreSQL's data, logs, and the copy.
+    folder: PathBuf,
+    /// The copy: `<folder>/demo`, as `runner demo` lays it out.
+    root: PathBuf,
+}
+
+impl Tree {
+    fn fresh() -> Self {
+        let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("proof");
+        let root = folder.join("demo");
+        runner::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
+        Self { folder, root }
+    }
+
+    /// `runner solve <step>` in the copy.
+    async fn solve(&self, step: u8) {
+        let output = runner(&self.root, &self.folder, "proof")
+            .args(["solve", &step.to_string()])
+            .output()
+            .await
+            .expect("runner solve");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Replaces `from` with `to` in one file of the copy.
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.root.join(file);
+        let text = std::fs::read_to_string(&path).expect("read the file to edit");
+        assert!(text.contains(from), "{file} has no {from:?}");
+        std::fs::write(&path, text.replace(from, to)).expect("write the edit");
+    }
+
+    /// Runs `scenario` on the local stack for `duration`; returns the JSON
+    /// summary and the SCORE line.
+    async fn run(&self, scenario: &str, duration: Duration) -> (Value, String) {
+        let marker = format!("proof-{scenario}-{}", std::process::id());
+        let duration = format!("{}s", duration.as_secs());
+        let output = runner(&self.root, &self.folder, &marker)
+            .args([
+                "run",
+                scenario,
+                "--local",
+                "--json",
+                "--duration",
+                &duration,
+            ])
+            .arg("--reports")
+            .arg(self.folder.join("reports"))
+            .output()
+            .await
+            .expect("runner run --local");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert_nothing_left(&marker).await;
+        let summary: Value = serde_json::from_str(stdout.trim()).expect("the --json summary");
+        let score_line = stderr
+            .lines()
+            .find(|line| line.starts_with("SCORE "))
+            .unwrap_or_default()
+            .to_owned();
+        eprintln!("{score_line}");
+        (summary, score_line)
+    }
+}
+
+fn score(summary: &Value) -> u64 {
+    summary["score"].as_u64().expect("a score")
+}
+
+/// Baseline, then the reference solution, of one case.
+async fn prove(scenario: &str, step: u8, duration: Duration) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let tree = Tree::fresh();
+    let (baseline, line) = tree.run(scenario, duration).await;
+    assert!(
+        score(&baseline) <= BASELINE_AT_MOST,
+        "the baseline must score at most {BASELINE_AT_MOST}: {line}"
+    );
+    assert_eq!(baseline["workload_edits"], serde_json::json!([]), "{line}");
+    tree.solve(step).await;
+    let (solved, line) = tree.run(scenario, duration).await;
+    assert!(
+        score(&solved) >= SOLUTION_AT_LEAST,
+        "the solution must score at least {SOLUTION_AT_LEAST}: {line}"
+    );
+    assert_eq!(solved["workload_edits"], serde_json::json!([]), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_1_timeouts_baseline_low_solution_high() {
+    prove("timeouts", 1, Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_2_tx_baseline_low_solution_high() {
+    prove("tx", 2, Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_3_bulkheads_baseline_low_solution_high() {
+    prove("bulkheads", 3, Duration::from_secs(20)).await;
+}
+
+/// A deadline that is longer than the hang never fires: hung calls still
+/// hold every dep connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_1_a_timeout_longer_than_the_hang_does_not_pay() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let tree = Tree::fresh();
+    tree.solve(1).await;
+    tree.edit(
+        "lab/src/cases/timeouts.rs",
+        "Duration::from_millis(250)",
+        "Duration::from_secs(15)",
+    );
+    let (summary, line) = tree.run("timeouts", Duration::from_secs(20)).await;
+    assert!(
+        score(&summary) <= WRONG_FIX_AT_MOST,
+        "a 15 s timeout against 10 s hangs must score at most {WRONG_FIX_AT_MOST}: {line}"
+    );
+}
+
+/// Taking the brownout out of the workload makes the baseline fast, but
+/// the run is flagged: the lesson is in the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_1_editing_the_workload_instead_of_the_code_is_flagged() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let tree = Tree::fresh();
+    tree.edit("lab/src/cli.rs", "hang_rate=0.1&", "hang_rate=0&");
+    let (summary, line) = tree.run("timeouts", Duration::from_secs(10)).await;
+    let edits = summary["workload_edits"].as_array().expect("a list");
+    assert_eq!(edits.len(), 1, "{summary}");
+    assert_eq!(edits[0]["key"], "workload.timeouts_dep");
+    assert!(line.contains("FLAGGED=workload-edited"), "{line}");
+}
