@@ -356,13 +356,22 @@ spec:
                 "kind: ConfigMap\nmetadata: {name: x}\n",
                 "no HorizontalPodAutoscaler",
             ),
-            (DEPLOYMENT, "kind: [unclosed", "not valid YAML"),
         ] {
             let findings = check(&[("a.yaml", deployment), ("b.yaml", hpa)]);
             let problems = problems(&findings);
             assert_eq!(problems.len(), 1, "{expected}: {findings:#?}");
             assert!(problems[0].contains(expected), "{expected}: {problems:?}");
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_yaml_is_named_first() {
+        let findings = check(&[("a.yaml", DEPLOYMENT), ("b.yaml", "kind: [unclosed")]);
+        let problems = problems(&findings);
+        assert!(
+            problems[0].contains("b.yaml is not valid YAML"),
+            "{problems:?}"
+        );
     }
 
     #[test]
