@@ -189,7 +189,11 @@ pub fn list(scenarios: &Scenarios) -> String {
             request,
             scenario.rate,
             humantime::format_duration(scenario.duration).to_string(),
-            scenario.description
+            if scenario.needs_cluster {
+                format!("{} (needs a cluster)", scenario.description)
+            } else {
+                scenario.description.clone()
+            }
         ));
     }
     out

@@ -73,9 +73,10 @@ impl Postgres {
         ])?;
         if !output.status.success() {
             bail!(
-                "PostgreSQL did not start on port {port}:\n{}\nIts log is {}.",
+                "PostgreSQL did not start on port {port}:\n{}\nIts log is {}.{}",
                 text(&output),
-                log.display()
+                log.display(),
+                server.as_root_hint()
             );
         }
         server.running = true;
@@ -121,9 +122,10 @@ impl Postgres {
             .with_context(|| format!("cannot run {}", initdb.display()))?;
         if !output.status.success() {
             bail!(
-                "initdb could not create {}:\n{}",
+                "initdb could not create {}:\n{}{}",
                 self.data.display(),
-                text(&output)
+                text(&output),
+                self.as_root_hint()
             );
         }
         Ok(())
@@ -142,6 +144,19 @@ impl Postgres {
                 self.data.display()
             );
             let _ = self.pg_ctl(&["stop", "--wait", "--mode=immediate"]);
+        }
+    }
+
+    /// When the runner is root, the likely cause of a failure.
+    fn as_root_hint(&self) -> String {
+        match self.run_as {
+            Some(user) => format!(
+                "\nAs root, PostgreSQL runs as the `{user}` user, which must be able to reach \
+                 {}. Set LAB_LOCAL_DIR to a folder it can reach (e.g. /tmp/lab), or set \
+                 DATABASE_URL to a PostgreSQL you run.",
+                self.data.display()
+            ),
+            None => String::new(),
         }
     }
 

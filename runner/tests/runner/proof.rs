@@ -175,3 +175,69 @@ async fn case_1_editing_the_workload_instead_of_the_code_is_flagged() {
     assert_eq!(edits[0]["key"], "workload.timeouts_dep");
     assert!(line.contains("FLAGGED=workload-edited"), "{line}");
 }
+
+/// `make demo`: every local case, baseline then solution, on one page,
+/// worked out in a copy, so the checkout's case files stay as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("proof");
+    let cases = [
+        "lab/src/cases/timeouts.rs",
+        "lab/src/cases/tx.rs",
+        "lab/src/cases/bulkheads.rs",
+    ];
+    let read_cases =
+        || cases.map(|file| std::fs::read(repo_root().join(file)).expect("read a case file"));
+    let before = read_cases();
+    let reports = folder.join("demo-reports");
+    let _ = std::fs::remove_dir_all(&reports);
+    let marker = format!("demo-{}", std::process::id());
+    let output = runner(&repo_root(), &folder, &marker)
+        .args(["demo", "--duration", "3s", "--reports"])
+        .arg(&reports)
+        .output()
+        .await
+        .expect("runner demo");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_nothing_left(&marker).await;
+    assert_eq!(
+        read_cases(),
+        before,
+        "the checkout's case files are untouched"
+    );
+
+    let table: Vec<&str> = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("scenario"))
+        .collect();
+    assert_eq!(table.len(), 4, "a header and three cases: {stdout}");
+    // minijinja's HTML escaping writes `/` as `&#x2f;`; browsers decode it.
+    let page = std::fs::read_to_string(reports.join("demo.html"))
+        .expect("demo.html")
+        .replace("&#x2f;", "/");
+    for case in 1..=3 {
+        assert!(
+            page.contains(&format!("id=\"case-{case}-baseline\"")),
+            "case {case}"
+        );
+        assert!(
+            page.contains(&format!("id=\"case-{case}-solution\"")),
+            "case {case}"
+        );
+    }
+    let links: Vec<&str> = page
+        .split("<a href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|href| href.ends_with("/report.html"))
+        .collect();
+    assert_eq!(links.len(), 6, "{links:?}");
+    for link in links {
+        assert!(reports.join(link).is_file(), "{link} exists");
+    }
+}
