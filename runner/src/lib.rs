@@ -33,6 +33,8 @@ pub mod workload;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use cli::{Cli, Command};
 use scenario::Scenarios;
 
@@ -87,7 +89,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => {
             with_ctrl_c(async |controls| run::run(&scenarios, &args, &controls).await)
         }
-        Command::Stack => with_ctrl_c(async |controls| stack(&root, &controls).await),
+        Command::Stack => runtime().and_then(|runtime| runtime.block_on(stack(&root))),
         Command::WithPostgres { command } => {
             local::with_postgres(&local::LocalConfig::from_env(&root), &command)
         }
@@ -106,27 +108,41 @@ pub fn run(cli: Cli) -> ExitCode {
 fn with_ctrl_c(
     task: impl AsyncFnOnce(load::Controls) -> anyhow::Result<ExitCode>,
 ) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|error| anyhow::anyhow!("cannot start the tokio runtime: {error}"))?;
+    let runtime = runtime()?;
     let controls = load::Controls::default();
     run::install_ctrl_c(&controls);
     runtime.block_on(task(controls))
 }
 
-/// `runner stack`: the local stack until Ctrl-C.
-async fn stack(root: &std::path::Path, controls: &load::Controls) -> anyhow::Result<ExitCode> {
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new()
+        .map_err(|error| anyhow::anyhow!("cannot start the tokio runtime: {error}"))
+}
+
+/// `runner stack`: the local stack until Ctrl-C (or SIGTERM).
+async fn stack(root: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = local::LocalConfig::from_env(root);
+    let stop = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = term.recv() => Ok(()),
+        }
+    };
+    tokio::pin!(stop);
     let stack = tokio::select! {
         stack = local::Stack::start(&config) => stack?,
-        () = controls.stop_sending.cancelled() => return Ok(ExitCode::from(run::INTERRUPTED)),
+        _ = &mut stop => return Ok(ExitCode::from(run::INTERRUPTED)),
     };
     let targets = stack.targets();
     println!(
-        "api={} worker={}\nPress Ctrl-C to stop. Meanwhile: runner run <scenario> --target api={},worker={}",
+        "api={} worker={}\nCtrl-C stops the stack. Meanwhile: runner run <scenario> --target api={},worker={}",
         targets.api, targets.worker, targets.api, targets.worker
     );
-    controls.stop_sending.cancelled().await;
+    let stopped = stop.await;
+    eprintln!("stopping the local stack");
     stack.stop().await?;
+    stopped.context("cannot wait for Ctrl-C")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -243,3 +243,51 @@ async fn the_cluster_case_locally_checks_the_manifests_instead() {
     assert_eq!(output.status.success(), !failed, "{stdout}");
     assert!(!folder.join("logs").exists(), "no stack was started");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runner_stack_serves_until_ctrl_c() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let marker = marker("stack");
+    let folder = local_folder("stack");
+    let mut child = runner(&repo_root(), &folder, &marker)
+        .arg("stack")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start runner stack");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+        .await
+        .expect("the stack comes up")
+        .expect("stdout")
+        .expect("a line");
+    // api=http://127.0.0.1:P worker=http://127.0.0.1:Q
+    let urls: Vec<&str> = first
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('=').map(|(_, url)| url))
+        .collect();
+    assert_eq!(urls.len(), 2, "{first}");
+    for url in &urls {
+        let ready = reqwest::get(format!("{url}/readyz"))
+            .await
+            .expect("answers");
+        assert!(ready.status().is_success(), "{url}");
+    }
+    let answer = reqwest::get(format!("{}/cases/timeouts", urls[0]))
+        .await
+        .expect("the api answers");
+    assert!(answer.status().is_success(), "the api reaches dep");
+
+    let pid = child.id().expect("running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("stops after Ctrl-C")
+        .expect("status");
+    assert!(status.success(), "{status}");
+    assert_nothing_left(&marker).await;
+}
