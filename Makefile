@@ -4,8 +4,9 @@
 .DEFAULT_GOAL := help
 .PHONY: help build demo test solve unsolve tags
 
-# The runner, built on first use (dev profile, as the local stack uses).
-RUNNER := cargo run --quiet --package runner --
+# The runner, built on first use (dev profile, as the local stack uses);
+# cargo shows its progress, since the first build takes a few minutes.
+RUNNER := cargo run --package runner --
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \

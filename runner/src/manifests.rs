@@ -6,7 +6,8 @@
 //! the folder and checks what the HPA needs, each with what to do:
 //!
 //! - the api's containers request CPU (the HPA's utilisation is usage
-//!   divided by request; without a request there is nothing to compute);
+//!   divided by request; without a request there is nothing to compute; a
+//!   limit alone counts, since Kubernetes then requests the limit);
 //! - an HPA targets the api's Deployment;
 //! - its maximum replicas are above its minimum;
 //! - it scales on CPU utilisation, with a target that leaves headroom;
@@ -147,14 +148,21 @@ fn check_requests(documents: &[Document], deployment: &str, findings: &mut Vec<F
     for container in containers {
         let container_name = container["name"].as_str().unwrap_or("(unnamed)");
         let resources = &container["resources"];
-        match quantity(&resources["requests"]["cpu"]) {
-            Some(request) => findings.push(Finding::ok(format!(
+        let limit = quantity(&resources["limits"]["cpu"]);
+        match (quantity(&resources["requests"]["cpu"]), limit) {
+            (Some(request), limit) => findings.push(Finding::ok(format!(
                 "container `{container_name}` of Deployment `{deployment}` requests {request} CPU{}",
-                quantity(&resources["limits"]["cpu"])
+                limit
                     .map(|limit| format!(" (limit {limit})"))
                     .unwrap_or_default()
             ))),
-            None => findings.push(Finding::missing(format!(
+            // Kubernetes gives a container that sets only a limit a request
+            // equal to it, so the HPA has something to divide by.
+            (None, Some(limit)) => findings.push(Finding::ok(format!(
+                "container `{container_name}` of Deployment `{deployment}` sets no CPU request, \
+                 so Kubernetes requests its limit, {limit}"
+            ))),
+            (None, None) => findings.push(Finding::missing(format!(
                 "container `{container_name}` of Deployment `{deployment}` ({}) requests no CPU: \
                  the HPA measures utilisation as usage / request, so it has nothing to compute. \
                  Add resources.requests.cpu",
@@ -333,7 +341,9 @@ spec:
 
     #[test]
     fn each_broken_piece_is_named() {
-        let no_request = DEPLOYMENT.replace("requests: {cpu: 250m}", "requests: {memory: 64Mi}");
+        let no_request = DEPLOYMENT
+            .replace("requests: {cpu: 250m}", "requests: {memory: 64Mi}")
+            .replace("limits: {cpu: '1'}", "limits: {memory: 128Mi}");
         let wrong_target = HPA.replace("name: api}", "name: web}");
         let stuck = HPA.replace("maxReplicas: 4", "maxReplicas: 1");
         let greedy = HPA.replace("averageUtilization: 60", "averageUtilization: 99");
@@ -362,6 +372,17 @@ spec:
             assert_eq!(problems.len(), 1, "{expected}: {findings:#?}");
             assert!(problems[0].contains(expected), "{expected}: {problems:?}");
         }
+    }
+
+    #[test]
+    fn a_limit_alone_is_also_the_request() {
+        let limit_only = DEPLOYMENT.replace("requests: {cpu: 250m}", "requests: {memory: 64Mi}");
+        let findings = check(&[("a.yaml", &limit_only), ("b.yaml", HPA)]);
+        assert!(problems(&findings).is_empty(), "{findings:#?}");
+        assert!(
+            findings[0].text.contains("requests its limit, 1"),
+            "{findings:#?}"
+        );
     }
 
     #[test]

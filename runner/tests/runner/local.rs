@@ -17,7 +17,7 @@ use std::{
 
 use tokio::io::AsyncBufReadExt;
 
-use crate::ONE_AT_A_TIME;
+use crate::{ONE_AT_A_TIME, run::interrupt};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -186,12 +186,7 @@ async fn ctrl_c_during_a_local_run_still_writes_the_run_and_stops_everything() {
     .await;
     assert_eq!(started, Ok(true), "the run never started");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let pid = child.id().expect("running").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
+    interrupt(&child);
     let finished = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
         .expect("the runner exits after Ctrl-C")
@@ -278,12 +273,7 @@ async fn runner_stack_serves_until_ctrl_c() {
         .expect("the api answers");
     assert!(answer.status().is_success(), "the api reaches dep");
 
-    let pid = child.id().expect("running").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
+    interrupt(&child);
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("stops after Ctrl-C")

@@ -1,6 +1,7 @@
 //! Integration tests for the runner.
 
 mod browser;
+mod cluster;
 mod load;
 mod local;
 mod proof;

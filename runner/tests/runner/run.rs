@@ -290,7 +290,7 @@ async fn fail_under_turns_a_low_score_into_a_failing_exit() {
 }
 
 /// Sends SIGINT, as Ctrl-C in a terminal does.
-fn interrupt(child: &tokio::process::Child) {
+pub fn interrupt(child: &tokio::process::Child) {
     let pid = child.id().expect("the runner is running").to_string();
     let status = std::process::Command::new("kill")
         .args(["-INT", &pid])

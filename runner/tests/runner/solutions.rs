@@ -33,45 +33,52 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const CASES: [(u8, &str); 3] = [
-    (1, "lab/src/cases/timeouts.rs"),
-    (2, "lab/src/cases/tx.rs"),
-    (3, "lab/src/cases/bulkheads.rs"),
+/// Each step and the files its solution changes.
+const STEPS: [(u8, &[&str]); 4] = [
+    (1, &["lab/src/cases/timeouts.rs"]),
+    (2, &["lab/src/cases/tx.rs"]),
+    (3, &["lab/src/cases/bulkheads.rs"]),
+    (
+        4,
+        &["deploy/k8s/api-deployment.yaml", "deploy/k8s/api-hpa.yaml"],
+    ),
 ];
 
 #[test]
 fn each_step_solves_and_unsolves_its_own_case_only() {
     let root = copy("roundtrip");
-    let originals: Vec<String> = CASES.iter().map(|(_, file)| read(&root, file)).collect();
-    for (step, file) in CASES {
-        assert!(
-            read(&root, file).contains(&format!("LAB: STEP{step} TODO")),
-            "{file} starts at its baseline"
-        );
+    let files = || STEPS.iter().flat_map(|(_, files)| files.iter());
+    let originals: Vec<String> = files().map(|file| read(&root, file)).collect();
+    for (step, files) in STEPS {
+        for file in files {
+            assert!(
+                read(&root, file).contains(&format!("LAB: STEP{step} TODO")),
+                "{file} starts at its baseline"
+            );
+        }
         let solved = runner(&root, &["solve", &step.to_string()]);
         assert!(solved.status.success(), "{}", text(&solved.stderr));
         assert!(text(&solved.stdout).contains(&format!("step {step} solved")));
-        let after = read(&root, file);
-        assert!(
-            after.contains(&format!("LAB: STEP{step} solution")),
-            "{after}"
-        );
-        assert!(!after.contains(&format!("LAB: STEP{step} TODO")), "{after}");
+        for file in files {
+            let after = read(&root, file);
+            assert!(
+                after.contains(&format!("LAB: STEP{step} solution")),
+                "{after}"
+            );
+            assert!(!after.contains(&format!("LAB: STEP{step} TODO")), "{after}");
+        }
 
         let again = runner(&root, &["solve", &step.to_string()]);
         assert!(again.status.success());
         assert!(text(&again.stdout).contains("already solved"));
     }
-    // Steps are independent: all three are solved now, and each reverts alone.
-    for ((step, file), original) in CASES.into_iter().zip(&originals) {
+    // Steps are independent: all are solved now, and each reverts alone.
+    for (step, _) in STEPS {
         let reverted = runner(&root, &["unsolve", &step.to_string()]);
         assert!(reverted.status.success(), "{}", text(&reverted.stderr));
-        assert_eq!(
-            &read(&root, file),
-            original,
-            "{file} is back to its baseline"
-        );
     }
+    let now: Vec<String> = files().map(|file| read(&root, file)).collect();
+    assert_eq!(now, originals, "every file is back to its baseline");
 }
 
 #[test]
@@ -106,11 +113,12 @@ fn a_participants_own_edit_is_never_overwritten() {
 #[test]
 fn unknown_steps_are_refused_clearly() {
     let root = copy("unknown");
-    let missing = runner(&root, &["solve", "4"]);
+    std::fs::remove_file(root.join("solutions/step-2.patch")).expect("remove a patch");
+    let missing = runner(&root, &["solve", "2"]);
     assert_eq!(missing.status.code(), Some(1));
     let stderr = text(&missing.stderr);
     assert!(
-        stderr.contains("no solution for step 4") && stderr.contains("1, 2, 3"),
+        stderr.contains("no solution for step 2") && stderr.contains("1, 3, 4"),
         "{stderr}"
     );
     let out_of_range = runner(&root, &["solve", "7"]);
@@ -164,6 +172,7 @@ fn make_tags_creates_the_baseline_and_one_independent_tag_per_solution() {
         "step-1-solution",
         "step-2-solution",
         "step-3-solution",
+        "step-4-solution",
     ] {
         assert!(tags.lines().any(|line| line == tag), "{tags}");
     }
@@ -171,7 +180,7 @@ fn make_tags_creates_the_baseline_and_one_independent_tag_per_solution() {
         git(&root, &["rev-parse", "step-0"]),
         git(&root, &["rev-parse", "HEAD"])
     );
-    for (step, file) in CASES {
+    for (step, files) in STEPS {
         let changed = git(
             &root,
             &[
@@ -182,8 +191,8 @@ fn make_tags_creates_the_baseline_and_one_independent_tag_per_solution() {
             ],
         );
         assert_eq!(
-            changed.trim(),
-            file,
+            changed.lines().collect::<Vec<_>>(),
+            files,
             "step {step} changes its own case only"
         );
     }

