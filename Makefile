@@ -2,11 +2,23 @@
 # around a command that can also be run by hand (see README.md).
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test solve unsolve tags
+.PHONY: help build demo test solve unsolve tags \
+	preflight prefetch up down image dev wait smoke reset
 
 # The runner, built on first use (dev profile, as the local stack uses);
 # cargo shows its progress, since the first build takes a few minutes.
 RUNNER := cargo run --package runner --
+
+# The cluster path: names, and the images read from the files that use them.
+CLUSTER        := resilience-lab
+IMAGE          := resilience-lab:dev
+KUBECTL        := kubectl --context k3d-$(CLUSTER)
+K3S_IMAGE      := $(shell sed -nE 's/^image: (rancher\/k3s:.*)/\1/p' deploy/k3d-config.yaml)
+POSTGRES_IMAGE := $(shell sed -nE 's/^ *image: (postgres:.*)/\1/p' deploy/k8s/postgres.yaml)
+BASE_IMAGES    := $(shell sed -nE 's/^FROM ([^ ]+).*/\1/p' Dockerfile)
+STARTED        := $(shell date +%s)
+API            := http://localhost:8080
+WORKER         := http://localhost:8081
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -31,3 +43,60 @@ unsolve: ## take a step's reference solution back out: make unsolve STEP=1
 
 tags: ## create local git tags step-0 and step-N-solution (for branches instead of patches)
 	solutions/tag-steps.sh
+
+# --- the cluster path: k3d on the laptop's Docker ----------------------------
+
+preflight: ## check the tools, Docker (running, 4+ CPUs, 6+ GB) and ports 8080/8081
+	CLUSTER=$(CLUSTER) deploy/preflight.sh
+
+prefetch: ## pull every image the cluster needs (k3s, PostgreSQL, the Dockerfile's bases) for offline use
+	@for image in $(K3S_IMAGE) $(POSTGRES_IMAGE) $(BASE_IMAGES); do \
+		echo "docker pull $$image"; docker pull "$$image" || exit 1; \
+	done
+	@tools="ghcr.io/k3d-io/k3d-tools:$$(k3d version | sed -nE 's/^k3d version v(.*)/\1/p')"; \
+		echo "docker pull $$tools"; docker pull "$$tools"
+
+up: ## create the cluster (or reuse it), build and import the image, apply the manifests, wait for every role
+	@if k3d cluster get $(CLUSTER) >/dev/null 2>&1; then \
+		echo "reusing the cluster $(CLUSTER)"; k3d cluster start $(CLUSTER); \
+	else \
+		k3d cluster create --config deploy/k3d-config.yaml; \
+	fi
+	$(MAKE) --no-print-directory image
+	k3d image import --cluster $(CLUSTER) $(IMAGE) $(POSTGRES_IMAGE)
+	$(KUBECTL) apply -f deploy/k8s/
+	$(MAKE) --no-print-directory wait
+	@echo "up: api $(API), worker $(WORKER); next: make smoke"
+
+down: ## delete the cluster (images stay in Docker for the next `make up`)
+	k3d cluster delete $(CLUSTER)
+
+image: ## build the lab image (dependencies come from BuildKit's cache)
+	DOCKER_BUILDKIT=1 docker build --tag $(IMAGE) .
+
+dev: image ## after an edit: build once, import, re-apply the manifests, restart the roles, wait
+	k3d image import --cluster $(CLUSTER) $(IMAGE)
+	$(KUBECTL) apply -f deploy/k8s/
+	$(KUBECTL) rollout restart deployment/api deployment/worker deployment/dep
+	$(MAKE) --no-print-directory wait
+	@echo "dev: the cluster runs your code, $$(( $$(date +%s) - $(STARTED) )) s after make began"
+
+wait: ## wait until PostgreSQL and every role are ready
+	$(KUBECTL) rollout status statefulset/postgres --timeout=180s
+	$(KUBECTL) rollout status deployment/dep --timeout=120s
+	$(KUBECTL) rollout status deployment/api --timeout=120s
+	$(KUBECTL) rollout status deployment/worker --timeout=120s
+
+smoke: ## the api, the worker, dep through the api, and PostgreSQL through readiness
+	curl -fsS --max-time 5 $(API)/healthz && echo
+	curl -fsS --max-time 5 $(API)/readyz && echo
+	curl -fsS --max-time 10 -X POST $(API)/cases/tx -H 'content-type: application/json' \
+		-d '{"product_id":1,"quantity":1}' && echo
+	curl -fsS --max-time 5 $(WORKER)/readyz && echo
+	curl -fsS --max-time 5 -X POST $(WORKER)/batches -H 'content-type: application/json' \
+		-d '{"fast":1,"slow":0}' && echo
+	@echo "smoke: all answered"
+
+reset: ## wipe the api's rows and the worker's batches and queues; the cluster stays
+	curl -fsS --max-time 10 -X POST $(API)/admin/reset && echo
+	curl -fsS --max-time 10 -X POST $(WORKER)/admin/reset && echo

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks of what only a laptop with Docker can run: the Kubernetes
-# manifests and the Dockerfile. Each check also runs on a deliberately
+# manifests, the Dockerfile and the Makefile's targets. Each check also runs on a deliberately
 # broken copy, which must fail, so a check that cannot fail is caught.
 #
 #   deploy/check-static.sh
@@ -63,5 +63,20 @@ if validate_manifests "$solved"/deploy/k8s/*.yaml; then echo "ok: step 4's manif
 
 echo "== Dockerfile"
 check lint_dockerfile Dockerfile 's/^FROM gcr.io\/distroless\/cc-debian12:nonroot/FROM gcr.io\/distroless\/cc-debian12/' Dockerfile
+
+echo "== Makefile: every target dry-runs (make -n)"
+for target in $(sed -nE 's/^([a-z-]+):.*## .*/\1/p' Makefile); do
+    if out=$(make --dry-run "$target" STEP=1 2>&1); then
+        echo "ok: make -n $target"
+    else
+        echo "FAILED: make -n $target"; echo "$out"; failed=1
+    fi
+done
+sed -E 's/^\t/    /' Makefile >"$scratch/Makefile"
+if make --dry-run --file "$scratch/Makefile" up >/dev/null 2>&1; then
+    echo "FAILED: make -n passed a Makefile whose recipes are indented with spaces"; failed=1
+else
+    echo "ok: make -n rejects a Makefile whose recipes are indented with spaces"
+fi
 
 exit "$failed"

@@ -330,19 +330,47 @@ pub struct DemoPair {
 }
 
 /// Writes `reports/demo.html`: each pair side by side, with its scores,
-/// checks and latency over time, linking to both full reports.
+/// checks and the first check's measure over time, linking to both full
+/// reports.
 pub fn write_demo(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<PathBuf> {
     let side = |label: &str, run: &RunData| -> anyhow::Result<Value> {
         let data = serde_json::to_value(run).context("cannot encode a demo run")?;
-        let chart = line_chart(
-            &format!("{}-{}", run.scenario, label),
-            "Latency from the intended send time",
-            "ms",
-            &[
-                timeline(&data, "p95_ms", "p95", false),
-                timeline(&data, "p99_ms", "p99", false),
-            ],
-        );
+        let id = format!("{}-{}", run.scenario, label);
+        // The chart of what the first check measures: a probe's field when
+        // it names one (the bulkheads' fast jobs), else request latency.
+        let first = run
+            .score
+            .checks
+            .first()
+            .map_or("", |check| check.label.as_str());
+        let probed = run.probes.iter().find_map(|probe| {
+            probe
+                .series
+                .iter()
+                .find(|series| first.starts_with(&format!("{}.{} ", probe.name, series.field)))
+                .map(|series| (probe, series))
+        });
+        let chart = match probed {
+            Some((probe, series)) => line_chart(
+                &id,
+                &format!("Probe {}: {}", probe.name, series.field),
+                "",
+                &[Series {
+                    name: series.field.clone(),
+                    points: series.points.iter().map(|&(x, y)| (x, Some(y))).collect(),
+                    previous: false,
+                }],
+            ),
+            None => line_chart(
+                &id,
+                "Latency from the intended send time",
+                "ms",
+                &[
+                    timeline(&data, "p95_ms", "p95", false),
+                    timeline(&data, "p99_ms", "p99", false),
+                ],
+            ),
+        };
         Ok(serde_json::json!({
             "label": label,
             "run": data,
