@@ -18,10 +18,10 @@ use crate::{
     load::{self, Controls, Plan, RequestSpec, arrivals::Arrivals},
     local::{LocalConfig, Stack},
     output::{self, RunData, Settings},
-    probe::{self, ProbeRecord},
+    probe::{self, Fetcher, ProbeRecord},
     progress::Progress,
     report,
-    scenario::{Scenario, Scenarios},
+    scenario::{Scenario, Scenarios, Source},
     score, workload,
 };
 
@@ -129,7 +129,7 @@ async fn execute(
     controls: &Controls,
 ) -> anyhow::Result<RunData> {
     let base_url = targets.url(scenario.service);
-    preflight(scenario, targets).await?;
+    let fetchers = preflight(scenario, targets).await?;
     let workload_edits = workload::edits(&base_url, &scenario.expect).await;
     reset(&base_url).await;
 
@@ -169,10 +169,11 @@ async fn execute(
     let probe_tasks: Vec<_> = scenario
         .probes
         .iter()
-        .map(|probe_config| {
+        .zip(fetchers)
+        .map(|(probe_config, fetcher)| {
             tokio::spawn(probe::poll(
                 probe_config.clone(),
-                targets.url(probe_config.service),
+                fetcher,
                 probe_start,
                 probes_stop.clone(),
             ))
@@ -271,14 +272,22 @@ fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
     }
 }
 
-/// Every service the run touches must answer its health check first: an
-/// unreachable target is a clear error in two seconds, not a report full of
-/// connection errors.
-async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<()> {
+/// Every service the run touches must answer its health check first, and
+/// the Kubernetes API server when a probe reads the cluster: an unreachable
+/// target is a clear error in two seconds, not a report full of connection
+/// errors. Returns where each probe reads, in the scenario's order.
+async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<Vec<Fetcher>> {
     let mut services = vec![scenario.service];
+    let mut kubernetes = None;
     for probe in &scenario.probes {
-        if !services.contains(&probe.service) {
-            services.push(probe.service);
+        match probe.source() {
+            Some(Source::Service { service, .. }) if !services.contains(&service) => {
+                services.push(service);
+            }
+            Some(Source::Kubernetes(_)) if kubernetes.is_none() => {
+                kubernetes = Some(probe::kubernetes::connect().await?);
+            }
+            _ => {}
         }
     }
     let client = reqwest::Client::new();
@@ -299,7 +308,23 @@ async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<()>
             service = service.as_str()
         );
     }
-    Ok(())
+    scenario
+        .probes
+        .iter()
+        .map(|probe| match (probe.source(), &kubernetes) {
+            (Some(Source::Service { service, path }), _) => Ok(Fetcher::Http {
+                client: client.clone(),
+                url: format!("{}{path}", targets.url(service)),
+            }),
+            (Some(Source::Kubernetes(object)), Some(kube)) => Ok(Fetcher::Kubernetes(Box::new(
+                probe::kubernetes::Object::new(kube, object),
+            ))),
+            _ => Err(anyhow::anyhow!(
+                "probe `{}` names no source; `runner check` says what is wrong",
+                probe.name
+            )),
+        })
+        .collect()
 }
 
 /// Puts the service's state back to its seed values, so runs compare. A

@@ -134,18 +134,101 @@ impl Method {
     }
 }
 
-/// A JSON endpoint polled during the run.
+/// A JSON document polled during the run: a service's endpoint (`service`
+/// and `path`), or a Kubernetes object read through the API server
+/// (`kubernetes = "Kind/name"`, in the kubeconfig context's namespace).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Probe {
     pub name: String,
-    pub service: Service,
-    pub path: String,
+    #[serde(default)]
+    pub service: Option<Service>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub kubernetes: Option<KubeObject>,
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
     /// Dotted paths into the JSON answer: `in_use`, `jobs.fast.p95_ms`,
-    /// `pools.0.busy`.
+    /// `pools.0.busy`, `status.currentReplicas`.
     pub fields: Vec<String>,
+}
+
+/// Where a probe reads; [`Probe::source`] gives it once the probe is valid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Source<'a> {
+    Service { service: Service, path: &'a str },
+    Kubernetes(&'a KubeObject),
+}
+
+impl Probe {
+    /// `None` when the probe names both sources or neither, which
+    /// validation reports.
+    pub fn source(&self) -> Option<Source<'_>> {
+        match (self.service, &self.path, &self.kubernetes) {
+            (Some(service), Some(path), None) => Some(Source::Service { service, path }),
+            (None, None, Some(object)) => Some(Source::Kubernetes(object)),
+            _ => None,
+        }
+    }
+}
+
+/// A Kubernetes object a probe reads, written `Kind/name`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct KubeObject {
+    pub kind: KubeKind,
+    pub name: String,
+}
+
+/// The kinds a probe can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeKind {
+    HorizontalPodAutoscaler,
+    Deployment,
+}
+
+impl KubeKind {
+    pub const ALL: [Self; 2] = [Self::HorizontalPodAutoscaler, Self::Deployment];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
+            Self::Deployment => "Deployment",
+        }
+    }
+}
+
+impl TryFrom<String> for KubeObject {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let kinds = || KubeKind::ALL.map(KubeKind::as_str).join(" or ");
+        let Some((kind, name)) = text.split_once('/') else {
+            return Err(format!(
+                "`{text}` is not Kind/name, e.g. HorizontalPodAutoscaler/api"
+            ));
+        };
+        let kind = KubeKind::ALL
+            .into_iter()
+            .find(|known| known.as_str() == kind)
+            .ok_or_else(|| format!("`{kind}` is not a kind a probe reads; use {}", kinds()))?;
+        if name.is_empty() || name.contains('/') {
+            return Err(format!(
+                "`{text}` is not Kind/name, e.g. HorizontalPodAutoscaler/api"
+            ));
+        }
+        Ok(Self {
+            kind,
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for KubeObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind.as_str(), self.name)
+    }
 }
 
 /// One line of the score.

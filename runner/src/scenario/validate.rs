@@ -123,8 +123,17 @@ fn check_probe(probe: &Probe, earlier: &[Probe], at: &mut impl FnMut(&str, Strin
             format!("another probe is also named `{}`", probe.name),
         );
     }
-    if !probe.path.starts_with('/') {
-        at("path", format!("must start with `/`, got `{}`", probe.path));
+    match (probe.source(), &probe.path) {
+        (None, _) => at(
+            "kubernetes",
+            "a probe reads either a service's JSON endpoint (`service` and `path`) or a \
+             Kubernetes object (`kubernetes = \"Kind/name\"`); give one of the two"
+                .into(),
+        ),
+        (Some(_), Some(path)) if !path.starts_with('/') => {
+            at("path", format!("must start with `/`, got `{path}`"));
+        }
+        (Some(_), _) => {}
     }
     if probe.interval < MIN_PROBE_INTERVAL {
         at(

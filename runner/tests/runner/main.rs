@@ -2,6 +2,7 @@
 
 mod browser;
 mod cluster;
+mod kubernetes;
 mod load;
 mod local;
 mod proof;

@@ -23,13 +23,13 @@ fn admin_url() -> String {
 }
 
 /// A database for one test, dropped at its end.
-struct Database {
+pub struct Database {
     name: String,
     url: String,
 }
 
 impl Database {
-    async fn create(tag: &str) -> Self {
+    pub async fn create(tag: &str) -> Self {
         // A fixed name: a database left by a failed run is dropped by the next.
         let name = format!("runner_test_{tag}");
         let mut admin = PgConnection::connect(&admin_url())
@@ -48,7 +48,7 @@ impl Database {
         Self { name, url }
     }
 
-    async fn drop_now(self) {
+    pub async fn drop_now(self) {
         let mut admin = PgConnection::connect(&admin_url())
             .await
             .expect("PostgreSQL");
@@ -58,7 +58,7 @@ impl Database {
     }
 }
 
-async fn serve(app: axum::Router) -> String {
+pub async fn serve(app: axum::Router) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -67,7 +67,7 @@ async fn serve(app: axum::Router) -> String {
 
 /// dep and an api whose timeouts case browns out: a fifth of the calls hang
 /// for 1.5 s, and only 4 dep calls may be in flight.
-async fn lab_stack(db: &Database) -> String {
+pub async fn lab_stack(db: &Database) -> String {
     lab_stack_with(db, "latency_ms=5&hang_rate=0.2&hang_ms=1500").await
 }
 

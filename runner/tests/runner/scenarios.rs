@@ -346,3 +346,40 @@ fn list_and_check_work_on_the_shipped_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_probe_reads_a_service_or_a_kubernetes_object_not_both() {
+    let kube = VALID.replacen(
+        "service = \"api\"\npath = \"/p\"",
+        "kubernetes = \"Deployment/api\"",
+        1,
+    );
+    let path = write(&kube);
+    let loaded = scenario::load(&path);
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        loaded.is_ok(),
+        "a Kubernetes probe is valid: {:?}",
+        loaded.err()
+    );
+
+    let errors = errors_after(
+        "path = \"/p\"",
+        "path = \"/p\"\nkubernetes = \"Deployment/api\"",
+    );
+    assert_one(
+        &errors,
+        "s.probes[0].kubernetes",
+        16,
+        "either a service's JSON endpoint",
+    );
+    let errors = errors_after("service = \"api\"\npath = \"/p\"", "interval2 = 1");
+    assert!(!errors.is_empty(), "neither source is refused too");
+    let errors = errors_after("path = \"/p\"", "path = \"/p\"\nkubernetes = \"Pod/api\"");
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.message.contains("`Pod` is not a kind a probe reads")),
+        "{errors:#?}"
+    );
+}

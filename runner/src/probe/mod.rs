@@ -1,7 +1,10 @@
-//! Probes: JSON endpoints polled beside the load, each on its own
-//! interval, into the run's timeline. A failed poll, or a field that is
+//! Probes: JSON documents polled beside the load, each on its own
+//! interval, into the run's timeline: a service's debug endpoint, or a
+//! Kubernetes object ([`kubernetes`]). A failed poll, or a field that is
 //! missing or not a number, is a gap in that series, not an error: a probe
 //! that cannot answer under load is itself something the report shows.
+
+pub mod kubernetes;
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +13,40 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::scenario::{Probe, Stat};
+
+/// Where one probe's documents come from.
+#[derive(Debug, Clone)]
+pub enum Fetcher {
+    Http {
+        client: reqwest::Client,
+        url: String,
+    },
+    // Boxed: a kube client is several times the size of the HTTP variant.
+    Kubernetes(Box<kubernetes::Object>),
+}
+
+impl Fetcher {
+    /// What the report names as the probe's source.
+    fn describe(&self) -> String {
+        match self {
+            Self::Http { url, .. } => url.clone(),
+            Self::Kubernetes(object) => object.describe(),
+        }
+    }
+
+    async fn fetch(&self, timeout: Duration) -> Option<Value> {
+        match self {
+            Self::Http { client, url } => {
+                let response = client.get(url).timeout(timeout).send().await.ok()?;
+                if !response.status().is_success() {
+                    return None;
+                }
+                response.json().await.ok()
+            }
+            Self::Kubernetes(object) => object.fetch(timeout).await,
+        }
+    }
+}
 
 /// The longest a single poll may take, whatever the interval.
 const POLL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -66,19 +103,17 @@ impl ProbeRecord {
     }
 }
 
-/// Polls `probe` at `base_url` every interval until `stop`, timing points
+/// Polls `probe` from `fetcher` every interval until `stop`, timing points
 /// from `start`.
 pub async fn poll(
     probe: Probe,
-    base_url: String,
+    fetcher: Fetcher,
     start: Instant,
     stop: CancellationToken,
 ) -> ProbeRecord {
-    let url = format!("{}{}", base_url.trim_end_matches('/'), probe.path);
-    let client = reqwest::Client::new();
     let mut record = ProbeRecord {
         name: probe.name.clone(),
-        url: url.clone(),
+        url: fetcher.describe(),
         polls: 0,
         failed_polls: 0,
         series: probe
@@ -102,7 +137,7 @@ pub async fn poll(
         let at = start.elapsed().as_secs_f64();
         let answer = tokio::select! {
             () = stop.cancelled() => break,
-            answer = fetch(&client, &url, probe.interval.min(POLL_TIMEOUT)) => answer,
+            answer = fetcher.fetch(probe.interval.min(POLL_TIMEOUT)) => answer,
         };
         let Some(json) = answer else {
             record.failed_polls += 1;
@@ -115,14 +150,6 @@ pub async fn poll(
         }
     }
     record
-}
-
-async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Option<Value> {
-    let response = client.get(url).timeout(timeout).send().await.ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    response.json().await.ok()
 }
 
 /// The number at a dotted path: `jobs.fast.p95_ms`, `pools.0.busy`.

@@ -1,0 +1,248 @@
+//! The autoscale scenario's Kubernetes probes, end to end: the real runner
+//! binary runs `runner run autoscale` against a real lab api (in this
+//! process, on a fresh PostgreSQL database) and reads the HPA and the api's
+//! Deployment through a kubeconfig.
+//!
+//! No Kubernetes API server can run on this project's machines, so the API
+//! server is a stand-in: an axum app on loopback that serves `/version` and
+//! the two objects in the JSON shapes Kubernetes 1.33 gives them, with the
+//! api scaling from one replica to three after the first poll. Everything
+//! on the runner's side (kubeconfig, kube client, polling, the report and
+//! the score) is real.
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+};
+
+use axum::{Json, Router, extract::State, routing::get};
+use serde_json::{Value, json};
+
+use crate::{
+    ONE_AT_A_TIME,
+    local::repo_root,
+    run::{Database, lab_stack, serve},
+};
+
+/// How many times each object has been read.
+#[derive(Debug, Default)]
+struct Reads {
+    hpa: AtomicU32,
+    deployment: AtomicU32,
+}
+
+/// The api's replicas at the `n`th read: one, then three once the HPA acted.
+fn replicas(n: u32) -> u32 {
+    if n == 0 { 1 } else { 3 }
+}
+
+fn stand_in_api_server(reads: Arc<Reads>) -> Router {
+    Router::new()
+        .route(
+            "/version",
+            get(|| async {
+                Json(json!({
+                    "major": "1", "minor": "33", "gitVersion": "v1.33.4+k3s1",
+                    "gitCommit": "0000000000000000000000000000000000000000",
+                    "gitTreeState": "clean", "buildDate": "2025-08-01T00:00:00Z",
+                    "goVersion": "go1.24.4", "compiler": "gc", "platform": "linux/amd64"
+                }))
+            }),
+        )
+        .route(
+            "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/api",
+            get(|State(reads): State<Arc<Reads>>| async move {
+                let current = replicas(reads.hpa.fetch_add(1, Ordering::SeqCst));
+                let utilisation = if current == 1 { 198 } else { 71 };
+                Json(json!({
+                    "apiVersion": "autoscaling/v2",
+                    "kind": "HorizontalPodAutoscaler",
+                    "metadata": { "name": "api", "namespace": "default" },
+                    "spec": {
+                        "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": "api" },
+                        "minReplicas": 1, "maxReplicas": 6,
+                        "metrics": [{ "type": "Resource", "resource": {
+                            "name": "cpu", "target": { "type": "Utilization", "averageUtilization": 60 } } }]
+                    },
+                    "status": {
+                        "currentReplicas": current,
+                        "desiredReplicas": 3,
+                        "currentMetrics": [{ "type": "Resource", "resource": {
+                            "name": "cpu", "current": { "averageUtilization": utilisation, "averageValue": "495m" } } }]
+                    }
+                }))
+            }),
+        )
+        .route(
+            "/apis/apps/v1/namespaces/default/deployments/api",
+            get(|State(reads): State<Arc<Reads>>| async move {
+                let ready = replicas(reads.deployment.fetch_add(1, Ordering::SeqCst));
+                Json(json!({
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": { "name": "api", "namespace": "default" },
+                    "spec": {
+                        "replicas": 3,
+                        "selector": { "matchLabels": { "app.kubernetes.io/name": "api" } },
+                        "template": { "metadata": { "labels": { "app.kubernetes.io/name": "api" } },
+                                      "spec": { "containers": [{ "name": "api", "image": "resilience-lab:dev" }] } }
+                    },
+                    "status": { "replicas": 3, "readyReplicas": ready, "availableReplicas": ready, "updatedReplicas": 3 }
+                }))
+            }),
+        )
+        .with_state(reads)
+}
+
+/// A kubeconfig whose current context is the server at `url`.
+fn kubeconfig(folder: &Path, url: &str) -> std::path::PathBuf {
+    let path = folder.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+  - name: stand-in
+    cluster:
+      server: {url}
+users:
+  - name: nobody
+    user: {{}}
+contexts:
+  - name: stand-in
+    context:
+      cluster: stand-in
+      user: nobody
+      namespace: default
+current-context: stand-in
+"
+    );
+    std::fs::write(&path, text).expect("write the kubeconfig");
+    path
+}
+
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kubernetes-{tag}"));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("scratch folder");
+    folder
+}
+
+fn runner(kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"));
+    command
+        .arg("--scenarios")
+        .arg(repo_root().join("scenarios.toml"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig);
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_autoscale_run_records_replicas_and_utilisation_and_scores_them() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = Database::create("kubernetes").await;
+    let api = lab_stack(&db).await;
+    let reads = Arc::new(Reads::default());
+    let server = serve(stand_in_api_server(reads.clone())).await;
+    let folder = scratch("run");
+    let config = kubeconfig(&folder, &server);
+    let reports = folder.join("reports");
+    let output = runner(
+        &config,
+        &[
+            "run",
+            "autoscale",
+            "--duration",
+            "12s",
+            "--rate",
+            "5",
+            "--json",
+        ],
+    )
+    .arg("--target")
+    .arg(format!("api={api}"))
+    .arg("--reports")
+    .arg(&reports)
+    .output()
+    .await
+    .expect("runner run autoscale");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(reads.hpa.load(Ordering::SeqCst) >= 2, "the HPA was polled");
+
+    let summary: Value = serde_json::from_str(stdout.trim()).expect("--json summary");
+    let replicas = summary["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|check| check["label"] == "deployment.status.readyReplicas (max)")
+        .unwrap_or_else(|| panic!("a replicas check: {summary}"));
+    assert_eq!(replicas["value"], 3.0, "{replicas}");
+    assert_eq!(replicas["met"], true, "{replicas}");
+
+    let run = reports
+        .join("autoscale")
+        .join(summary["run_id"].as_str().expect("run id"));
+    let data: Value =
+        serde_json::from_slice(&std::fs::read(run.join("data.json")).expect("data.json"))
+            .expect("JSON");
+    let hpa = data["probes"]
+        .as_array()
+        .expect("probes")
+        .iter()
+        .find(|probe| probe["name"] == "hpa")
+        .expect("the hpa probe");
+    assert_eq!(hpa["url"], "kubernetes: HorizontalPodAutoscaler/api");
+    let series = |field: &str| -> Vec<f64> {
+        hpa["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .find(|series| series["field"] == field)
+            .and_then(|series| series["points"].as_array())
+            .expect("a series")
+            .iter()
+            .map(|point| point[1].as_f64().expect("a value"))
+            .collect()
+    };
+    let current = series("status.currentReplicas");
+    assert!(current.contains(&3.0), "replicas rose: {current:?}");
+    let utilisation = series("status.currentMetrics.0.resource.current.averageUtilization");
+    assert!(!utilisation.is_empty(), "utilisation recorded");
+
+    let report = std::fs::read_to_string(run.join("report.html")).expect("report.html");
+    assert!(report.contains("Probe hpa"), "the report charts the HPA");
+    assert!(report.contains("Probe deployment"), "and the Deployment");
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn without_a_cluster_the_run_stops_before_it_starts_and_says_what_to_do() {
+    let folder = scratch("down");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address");
+    let config = kubeconfig(&folder, &format!("http://{closed}"));
+    let started = std::time::Instant::now();
+    let output = runner(&config, &["run", "autoscale", "--no-open"])
+        .arg("--reports")
+        .arg(folder.join("reports"))
+        .output()
+        .await
+        .expect("runner run autoscale");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Kubernetes API server did not answer") && stderr.contains("make up"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!folder.join("reports").exists(), "nothing was measured");
+}
