@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::{
     ONE_AT_A_TIME,
-    local::repo_root,
+    local::{repo_root, succeeded},
     run::{Database, lab_stack, serve},
 };
 
@@ -169,11 +169,7 @@ async fn the_autoscale_run_records_replicas_and_utilisation_and_scores_them() {
     .output()
     .await
     .expect("runner run autoscale");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let (stdout, _) = succeeded(&output);
     assert!(reads.hpa.load(Ordering::SeqCst) >= 2, "the HPA was polled");
 
     let summary: Value = serde_json::from_str(stdout.trim()).expect("--json summary");

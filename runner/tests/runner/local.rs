@@ -90,6 +90,15 @@ pub async fn assert_nothing_left(marker: &str) {
     }
 }
 
+/// Asserts that a runner command succeeded (showing everything it printed
+/// when not) and returns its stdout and stderr.
+#[track_caller]
+pub fn succeeded(output: &Output) -> (String, String) {
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
 fn marker(tag: &str) -> String {
     format!("{tag}-{}", std::process::id())
 }
@@ -115,8 +124,7 @@ async fn a_local_run_starts_the_whole_stack_and_stops_it_all() {
             .arg(&reports),
     )
     .await;
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let (stdout, stderr) = succeeded(&output);
     assert!(stderr.contains("local stack ready in"), "{stderr}");
     let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("--json summary");
     assert_eq!(summary["scenario"], "tx");

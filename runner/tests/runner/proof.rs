@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::{
     ONE_AT_A_TIME,
-    local::{assert_nothing_left, repo_root, runner},
+    local::{assert_nothing_left, repo_root, runner, succeeded},
 };
 
 const BASELINE_AT_MOST: u64 = 35;
@@ -88,11 +88,7 @@ impl Tree {
             .output()
             .await
             .expect("runner run --local");
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr),
-        );
-        assert!(output.status.success(), "{stdout}\n{stderr}");
+        let (stdout, stderr) = succeeded(&output);
         assert_nothing_left(&marker).await;
         let summary: Value = serde_json::from_str(stdout.trim()).expect("the --json summary");
         let score_line = stderr
@@ -199,11 +195,7 @@ async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
         .output()
         .await
         .expect("runner demo");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let (stdout, _) = succeeded(&output);
     assert_nothing_left(&marker).await;
     assert_eq!(
         read_cases(),
