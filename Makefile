@@ -16,6 +16,11 @@ KUBECTL        := kubectl --context k3d-$(CLUSTER)
 K3S_IMAGE      := $(shell sed -nE 's/^image: (rancher\/k3s:.*)/\1/p' deploy/k3d-config.yaml)
 POSTGRES_IMAGE := $(shell sed -nE 's/^ *image: (postgres:.*)/\1/p' deploy/k8s/postgres.yaml)
 BASE_IMAGES    := $(shell sed -nE 's/^FROM ([^ ]+).*/\1/p' Dockerfile)
+# k3s's own images (coredns, metrics-server, local-path, pause) come as one
+# release tarball; k3s loads every tarball in agent/images/ when it starts.
+# `rancher/k3s:v1.33.4-k3s1` is the release `v1.33.4+k3s1`.
+K3S_RELEASE    := $(subst -k3s,%2Bk3s,$(lastword $(subst :, ,$(K3S_IMAGE))))
+AIRGAP         := $(CURDIR)/.lab/k3s-images
 STARTED        := $(shell date +%s)
 API            := http://localhost:8080
 WORKER         := http://localhost:8081
@@ -47,20 +52,32 @@ tags: ## create local git tags step-0 and step-N-solution (for branches instead 
 # --- the cluster path: k3d on the laptop's Docker ----------------------------
 
 preflight: ## check the tools, Docker (running, 4+ CPUs, 6+ GB) and ports 8080/8081
-	CLUSTER=$(CLUSTER) deploy/preflight.sh
+	CLUSTER=$(CLUSTER) K3S_IMAGE=$(K3S_IMAGE) AIRGAP=$(AIRGAP) deploy/preflight.sh
 
-prefetch: ## pull every image the cluster needs (k3s, PostgreSQL, the Dockerfile's bases) for offline use
-	@for image in $(K3S_IMAGE) $(POSTGRES_IMAGE) $(BASE_IMAGES); do \
+prefetch: ## fetch every image the cluster needs (k3s and its system images, PostgreSQL, k3d's, the Dockerfile's bases) for offline use
+	@version=$$(k3d version | sed -nE 's/^k3d version v(.*)/\1/p'); \
+	for image in $(K3S_IMAGE) $(POSTGRES_IMAGE) $(BASE_IMAGES) \
+		ghcr.io/k3d-io/k3d-tools:$$version ghcr.io/k3d-io/k3d-proxy:$$version; do \
 		echo "docker pull $$image"; docker pull "$$image" || exit 1; \
 	done
-	@tools="ghcr.io/k3d-io/k3d-tools:$$(k3d version | sed -nE 's/^k3d version v(.*)/\1/p')"; \
-		echo "docker pull $$tools"; docker pull "$$tools"
+	@case "$$(docker info --format '{{.Architecture}}')" in \
+		x86_64|amd64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; \
+		*) echo "k3s ships system images for amd64 and arm64 only" >&2; exit 1 ;; \
+	esac; \
+	file=$(AIRGAP)/k3s-airgap-images-$$arch.tar.zst; \
+	url=https://github.com/k3s-io/k3s/releases/download/$(K3S_RELEASE)/k3s-airgap-images-$$arch.tar.zst; \
+	mkdir -p $(AIRGAP); \
+	if [ -s "$$file" ]; then echo "have $$file"; else \
+		echo "curl $$url"; curl -fL --retry 3 -o "$$file.part" "$$url" && mv "$$file.part" "$$file"; \
+	fi
 
 up: ## create the cluster (or reuse it), build and import the image, apply the manifests, wait for every role
 	@if k3d cluster get $(CLUSTER) >/dev/null 2>&1; then \
 		echo "reusing the cluster $(CLUSTER)"; k3d cluster start $(CLUSTER); \
 	else \
-		k3d cluster create --config deploy/k3d-config.yaml; \
+		mkdir -p $(AIRGAP); \
+		k3d cluster create --config deploy/k3d-config.yaml \
+			--volume "$(AIRGAP):/var/lib/rancher/k3s/agent/images@server:0"; \
 	fi
 	$(MAKE) --no-print-directory image
 	k3d image import --cluster $(CLUSTER) $(IMAGE) $(POSTGRES_IMAGE)

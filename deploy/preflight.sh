@@ -10,6 +10,7 @@ failures=0
 
 ok() { printf '  ok    %s\n' "$*"; }
 fail() { printf '  FAIL  %s\n' "$*"; failures=$((failures + 1)); }
+warn() { printf '  warn  %s\n' "$*"; }
 
 echo "tools"
 for tool in docker k3d kubectl curl cargo; do
@@ -58,6 +59,16 @@ for port in 8080 8081; do
         ok "port $port is free"
     fi
 done
+
+# Not a failure: `make up` works online too, only slower in a busy room.
+echo "images"
+airgap=${AIRGAP:-.lab/k3s-images}
+if [ -n "${K3S_IMAGE:-}" ] && docker image inspect "$K3S_IMAGE" >/dev/null 2>&1 &&
+    compgen -G "$airgap/k3s-airgap-images-*.tar.zst" >/dev/null; then
+    ok "prefetched: $K3S_IMAGE and k3s's system images in $airgap"
+else
+    warn "not prefetched: run \`make prefetch\` (about 1 GB) before the room's network gets busy"
+fi
 
 if [ "$failures" -eq 0 ]; then
     echo "preflight: ready for \`make up\`"

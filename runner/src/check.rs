@@ -1,13 +1,12 @@
 //! `runner check [SCENARIO]`: the scenarios file is valid (loading it
-//! already proved that), and a named scenario has what it needs: its files,
-//! and for a cluster case, manifests that let an HPA scale the api.
+//! already proved that), and a named scenario has what it needs: its files
+//! with their markers, and for a cluster case, manifests that let an HPA
+//! scale the api.
 
 use std::{path::Path, process::ExitCode};
 
-use anyhow::bail;
-
 use crate::{
-    manifests,
+    hint, manifests,
     scenario::{Scenario, Scenarios},
 };
 
@@ -23,22 +22,23 @@ pub fn check(scenarios: &Scenarios, name: Option<&str>) -> anyhow::Result<ExitCo
     let Some(name) = name else {
         return Ok(ExitCode::SUCCESS);
     };
-    let Some(scenario) = scenarios.get(name) else {
-        bail!(
-            "no scenario `{name}` in {}; the scenarios are: {}",
-            scenarios.path.display(),
-            scenarios.names().join(", ")
-        );
-    };
+    let scenario = crate::named(scenarios, name)?;
     let root = scenarios.root();
     let mut fine = true;
-    for file in &scenario.files {
-        let exists = root.join(file).is_file();
-        fine &= exists || scenario.needs_cluster;
-        if exists {
-            println!("  ✓ {file} exists");
-        } else if !scenario.needs_cluster {
+    for spot in hint::spots(&root, scenario) {
+        let file = &spot.file;
+        if !root.join(file).is_file() {
+            fine = false;
             println!("  ✗ {file} does not exist: the scenario names it as the file to edit");
+            continue;
+        }
+        match spot.line {
+            Some(line) if spot.solved => println!("  ✓ {file}:{line}: the reference solution"),
+            Some(line) => println!("  ✓ {file}:{line}: `{}`", hint::marker(scenario.case)),
+            None => println!(
+                "  ✓ {file} exists (no `{}` marker left: fine once you have fixed it)",
+                hint::marker(scenario.case)
+            ),
         }
     }
     if scenario.needs_cluster {

@@ -42,6 +42,16 @@ pub enum Command {
         /// The scenario to check (see `runner list`).
         scenario: Option<String>,
     },
+    /// Print a scenario's hint, the files to edit with the line of each
+    /// `LAB: STEPn TODO` marker, and how to rerun or catch up.
+    Hint {
+        /// The scenario (see `runner list`).
+        scenario: String,
+    },
+    /// The best score of each scenario among your runs in reports/, and the
+    /// total out of 400, as a Markdown table. Only runs of today's
+    /// scenarios against their workload are ranked.
+    Leaderboard(LeaderboardArgs),
     /// Start the local stack (PostgreSQL, dep, api, worker) and keep it up
     /// until Ctrl-C, for curl or `runner run --target ...`.
     Stack,
@@ -63,6 +73,18 @@ pub enum Command {
     /// baseline and then its solution, in a scratch copy of the tree, and a
     /// page that shows each pair side by side.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LeaderboardArgs {
+    /// Print how each scenario is scored (generated from the scenarios
+    /// file, as LEADERBOARD.md shows it) instead of the table.
+    #[arg(long)]
+    pub scoring: bool,
+
+    /// Folder the runs are in.
+    #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
+    pub reports: PathBuf,
 }
 
 #[derive(Debug, Args)]

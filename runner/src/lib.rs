@@ -13,11 +13,17 @@
 //!   local case, baseline and solution.
 //! - [`mod@check`] and [`manifests`]: `runner check`, and what the cluster
 //!   case can check without a cluster.
+//! - [`hint`]: `runner hint` and the next step after a failing run;
+//!   [`leaderboard`]: `runner leaderboard`, ranking runs by
+//!   [`fingerprint`].
 //! - [`cli`]: the command line.
 
 pub mod check;
 pub mod cli;
 pub mod demo;
+pub mod fingerprint;
+pub mod hint;
+pub mod leaderboard;
 pub mod load;
 pub mod local;
 pub mod manifests;
@@ -73,6 +79,28 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { scenario } => check::check(&scenarios, scenario.as_deref()),
+        Command::Hint { scenario } => named(&scenarios, &scenario).map(|scenario| {
+            print!("{}", hint::hint(&root, scenario));
+            ExitCode::SUCCESS
+        }),
+        Command::Leaderboard(args) => {
+            if args.scoring {
+                print!("{}", leaderboard::scoring(&scenarios));
+            } else {
+                let runs = report::runs(&args.reports);
+                print!(
+                    "{}",
+                    leaderboard::render(&leaderboard::board(&scenarios, &runs))
+                );
+                if runs.is_empty() {
+                    eprintln!(
+                        "no runs under {} yet: `runner run <scenario>` writes them",
+                        args.reports.display()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Compare(_) => Ok(ExitCode::SUCCESS),
         Command::Solve(step) => solutions::Solution::find(&root, step.step)
             .and_then(|solution| solution.apply())
@@ -100,6 +128,17 @@ pub fn run(cli: Cli) -> ExitCode {
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");
         ExitCode::FAILURE
+    })
+}
+
+/// The scenario called `name`, or an error that lists the scenarios.
+pub fn named<'a>(scenarios: &'a Scenarios, name: &str) -> anyhow::Result<&'a scenario::Scenario> {
+    scenarios.get(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no scenario `{name}` in {}; the scenarios are: {}",
+            scenarios.path.display(),
+            scenarios.names().join(", ")
+        )
     })
 }
 

@@ -32,6 +32,9 @@ pub struct RunData {
     /// Workload values that differ from the scenario's `expect`; when any
     /// do, the run is flagged and its score does not count.
     pub workload_edits: Vec<Edit>,
+    /// What the score measured, in 8 hex digits: the scenario as run and the
+    /// lab's workload (see [`crate::fingerprint`]).
+    pub fingerprint: String,
     pub totals: Totals,
     pub probes: Vec<ProbeRecord>,
     pub score: Score,
@@ -113,7 +116,7 @@ pub fn checks(score: &Score) -> String {
 }
 
 /// The one shareable line:
-/// `SCORE <scenario> <n>/100 | p95=… err=… sent=<sent>/<intended> run=<id>`.
+/// `SCORE <scenario> <n>/100 | p95=… err=… sent=<sent>/<intended> fp=<fingerprint> run=<id>`.
 pub fn score_line(data: &RunData) -> String {
     let totals = &data.totals;
     let p95 = totals
@@ -138,8 +141,13 @@ pub fn score_line(data: &RunData) -> String {
         format!(" FLAGGED=workload-edited:{}", keys.join(","))
     };
     format!(
-        "SCORE {} {}/100 | p95={p95} err={errors} sent={}/{} run={}{interrupted}{flagged}",
-        data.scenario, data.score.total, totals.sent, totals.intended, data.run_id
+        "SCORE {} {}/100 | p95={p95} err={errors} sent={}/{} fp={} run={}{interrupted}{flagged}",
+        data.scenario,
+        data.score.total,
+        totals.sent,
+        totals.intended,
+        data.fingerprint,
+        data.run_id
     )
 }
 
@@ -151,6 +159,7 @@ pub fn json_summary(data: &RunData, folder: &Path, report: &Path) -> String {
         "score": data.score.total,
         "interrupted": data.interrupted,
         "workload_edits": data.workload_edits,
+        "fingerprint": data.fingerprint,
         "checks": data.score.checks,
         "intended": data.totals.intended,
         "sent": data.totals.sent,
@@ -164,7 +173,7 @@ pub fn json_summary(data: &RunData, folder: &Path, report: &Path) -> String {
 }
 
 /// A value with as many decimals as it needs.
-fn number(value: f64) -> String {
+pub fn number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e12 {
         format!("{value:.0}")
     } else if value.abs() >= 100.0 {

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     check,
     cli::{RunArgs, Targets},
+    fingerprint, hint,
     load::{self, Controls, Plan, RequestSpec, arrivals::Arrivals},
     local::{LocalConfig, Stack},
     output::{self, RunData, Settings},
@@ -39,11 +40,12 @@ pub async fn run(
     controls: &Controls,
 ) -> anyhow::Result<ExitCode> {
     let scenario = chosen(scenarios, args)?;
+    let root = scenarios.root();
     if !args.local {
         let data = execute(&scenario, args, &args.targets, controls).await?;
+        print_next_step(&root, &scenario, &data, args);
         return Ok(exit_code(&data, args.fail_under));
     }
-    let root = scenarios.root();
     if scenario.needs_cluster {
         eprintln!(
             "{name} (case {case}) needs a Kubernetes cluster, which --local does not start. \
@@ -58,8 +60,23 @@ pub async fn run(
         });
     }
     match on_local_stack(&LocalConfig::from_env(&root), &scenario, args, controls).await? {
-        Some(data) => Ok(exit_code(&data, args.fail_under)),
+        Some(data) => {
+            print_next_step(&root, &scenario, &data, args);
+            Ok(exit_code(&data, args.fail_under))
+        }
         None => Ok(ExitCode::from(INTERRUPTED)),
+    }
+}
+
+/// After a run that missed the pass mark: what to do next, where the
+/// summary went (stderr when stdout carries `--json`).
+fn print_next_step(root: &std::path::Path, scenario: &Scenario, data: &RunData, args: &RunArgs) {
+    if let Some(next) = hint::next_step(root, scenario, data, args.local) {
+        if args.json {
+            eprintln!("{next}");
+        } else {
+            println!("{next}");
+        }
     }
 }
 
@@ -79,15 +96,7 @@ fn exit_code(data: &RunData, fail_under: Option<u8>) -> ExitCode {
 
 /// The scenario named on the command line, with its overrides.
 pub fn chosen(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<Scenario> {
-    let Some(scenario) = scenarios.get(&args.scenario) else {
-        bail!(
-            "no scenario `{}` in {}; the scenarios are: {}",
-            args.scenario,
-            scenarios.path.display(),
-            scenarios.names().join(", ")
-        );
-    };
-    let mut scenario = scenario.clone();
+    let mut scenario = crate::named(scenarios, &args.scenario)?.clone();
     if let Some(rate) = args.rate {
         scenario.rate = rate;
     }
@@ -221,6 +230,7 @@ async fn execute(
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         interrupted: result.interrupted,
         settings: settings(scenario, &base_url, workers),
+        fingerprint: fingerprint::fingerprint(scenario, &workload_edits),
         workload_edits,
         totals: result.totals,
         probes,

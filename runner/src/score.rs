@@ -8,7 +8,11 @@
 
 use serde::Serialize;
 
-use crate::scenario::{Check, Stat};
+use crate::scenario::Check;
+
+/// A run at or above this score passes its case: ✓ on the report, no next
+/// step printed. The solutions score 100; the baselines stay under 35.
+pub const PASS_MARK: u32 = 90;
 
 /// One scored check.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -77,9 +81,10 @@ pub fn score(checks: &[Check], mut measure: impl FnMut(&Check) -> Option<f64>) -
     }
 }
 
-fn label(check: &Check) -> String {
+/// How a check is named on the terminal, the report and LEADERBOARD.md.
+pub fn label(check: &Check) -> String {
     let mut label = match (&check.probe, check.stat) {
-        (Some(probe), Some(stat)) => format!("{probe}.{} ({})", check.metric, stat_name(stat)),
+        (Some(probe), Some(stat)) => format!("{probe}.{} ({})", check.metric, stat.as_str()),
         (Some(probe), None) => format!("{probe}.{}", check.metric),
         (None, _) => check.metric.clone(),
     };
@@ -87,14 +92,6 @@ fn label(check: &Check) -> String {
         label.push_str(&format!(" (last {})", humantime::format_duration(last)));
     }
     label
-}
-
-pub fn stat_name(stat: Stat) -> &'static str {
-    match stat {
-        Stat::Max => "max",
-        Stat::Mean => "mean",
-        Stat::Last => "last",
-    }
 }
 
 #[cfg(test)]

@@ -37,8 +37,23 @@ pub struct Chart {
     pub x_ticks: Vec<Tick>,
     pub y_ticks: Vec<Tick>,
     pub lines: Vec<Line>,
+    /// Vertical lines at moments worth pointing at, such as a scale-up.
+    pub markers: Vec<Marker>,
     /// No series had a single value.
     pub empty: bool,
+    /// The x axis' end, in seconds, to place markers.
+    #[serde(skip)]
+    x_max: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Marker {
+    /// Pixel position along the x axis.
+    pub at: f64,
+    pub label: String,
+    /// The label's side of the line: `start` (right of it) in the plot's
+    /// left half, `end` (left of it) in the right half, so it stays inside.
+    pub anchor: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -147,7 +162,24 @@ pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Chart
         x_ticks,
         y_ticks,
         lines,
+        markers: Vec::new(),
         empty: values().next().is_none(),
+        x_max,
+    }
+}
+
+impl Chart {
+    /// Adds a labelled vertical line at `second`; one past the x axis is
+    /// left out, since it would point outside the plot.
+    pub fn mark(&mut self, second: f64, label: &str) {
+        if (0.0..=self.x_max).contains(&second) {
+            let share = second / self.x_max;
+            self.markers.push(Marker {
+                at: self.plot.left + share * self.plot.width,
+                label: label.to_owned(),
+                anchor: if share > 0.5 { "end" } else { "start" },
+            });
+        }
     }
 }
 
@@ -218,5 +250,23 @@ mod tests {
             previous: false,
         };
         assert!(line_chart("c", "t", "", &[series]).empty);
+    }
+
+    #[test]
+    fn a_marker_sits_at_its_second_and_one_outside_the_axis_is_dropped() {
+        let series = Series {
+            name: "replicas".into(),
+            points: vec![(0.0, Some(1.0)), (10.0, Some(3.0))],
+            previous: false,
+        };
+        let mut chart = line_chart("c", "t", "", &[series]);
+        chart.mark(5.0, "scale-up");
+        chart.mark(11.0, "too late");
+        assert_eq!(chart.markers.len(), 1);
+        let middle = chart.plot.left + chart.plot.width / 2.0;
+        assert!((chart.markers[0].at - middle).abs() < 1e-9);
+        assert_eq!(chart.markers[0].anchor, "start");
+        chart.mark(9.0, "late");
+        assert_eq!(chart.markers[1].anchor, "end", "kept inside the plot");
     }
 }

@@ -25,6 +25,7 @@ use chart::{Chart, Series, line_chart};
 fn environment() -> anyhow::Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_global("pass_mark", crate::score::PASS_MARK);
     env.add_template(
         "layout.html.j2",
         include_str!("../../templates/layout.html.j2"),
@@ -83,9 +84,11 @@ pub fn write_report(reports: &Path, folder: &Path, data: &Value) -> anyhow::Resu
 pub fn render_report(data: &Value, previous: Option<&Value>) -> anyhow::Result<String> {
     let env = environment()?;
     let template = env.get_template("report.html.j2")?;
+    let scaling = scaling(data);
     let html = template.render(minijinja::context! {
         run => data,
-        charts => charts(data, previous),
+        charts => charts(data, previous, &scaling),
+        scaling => scaling,
         answers => answers(&data["totals"]),
         distribution => distribution(data),
         comparison => previous.map(|previous| compare(data, previous)),
@@ -117,7 +120,70 @@ fn timeline(data: &Value, field: &str, name: &str, previous: bool) -> Series {
     }
 }
 
-fn charts(data: &Value, previous: Option<&Value>) -> Vec<Chart> {
+/// What a probe's replica counts did during the run (the autoscale case):
+/// the first second each rose above where it started, or that it never did.
+#[derive(Debug, Serialize)]
+struct Replicas {
+    probe: String,
+    field: String,
+    from: f64,
+    /// `(second, replicas)` of the first rise; `None` if it never rose.
+    rose: Option<(f64, f64)>,
+    /// Never rose above one replica: the lesson of the autoscale baseline.
+    stuck: bool,
+    /// What happened, in words, for the report.
+    text: String,
+}
+
+impl Replicas {
+    fn label(&self) -> Option<String> {
+        self.rose
+            .map(|(_, to)| format!("scale-up: {} → {}", self.from, to))
+    }
+}
+
+/// Every probe series whose field counts replicas, with its first rise.
+fn scaling(data: &Value) -> Vec<Replicas> {
+    let mut found = Vec::new();
+    for probe in list(&data["probes"]) {
+        for series in list(&probe["series"]) {
+            let field = series["field"].as_str().unwrap_or_default();
+            if !field.to_ascii_lowercase().ends_with("replicas") {
+                continue;
+            }
+            let mut points = list(&series["points"])
+                .iter()
+                .filter_map(|point| Some((point[0].as_f64()?, point[1].as_f64()?)));
+            let Some((_, from)) = points.next() else {
+                continue;
+            };
+            let rose = points.find(|&(_, replicas)| replicas > from);
+            let stuck = rose.is_none() && from <= 1.0;
+            let text = match rose {
+                Some((second, to)) => format!(
+                    "scaled up from {from} to {to} at {second:.0} s (the red line on the charts)"
+                ),
+                None if stuck => format!("stayed at {from} for the whole run: nothing scaled out"),
+                None => format!("stayed at {from} for the whole run"),
+            };
+            found.push(Replicas {
+                probe: probe["name"].as_str().unwrap_or_default().to_owned(),
+                field: field.to_owned(),
+                from,
+                rose,
+                stuck,
+                text,
+            });
+        }
+    }
+    found
+}
+
+fn list(value: &Value) -> &[Value] {
+    value.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+fn charts(data: &Value, previous: Option<&Value>, scaling: &[Replicas]) -> Vec<Chart> {
     let mut latency = vec![
         timeline(data, "p50_ms", "p50", false),
         timeline(data, "p95_ms", "p95", false),
@@ -151,11 +217,18 @@ fn charts(data: &Value, previous: Option<&Value>) -> Vec<Chart> {
             &[timeline(data, "in_flight_max", "in flight", false)],
         ),
     ];
-    for probe in data["probes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    // The latency chart shows when new pods began to serve: the first rise
+    // in ready replicas, or else the first rise of any replica count.
+    let serving = scaling
+        .iter()
+        .filter(|replicas| replicas.rose.is_some())
+        .min_by_key(|replicas| !replicas.field.ends_with("readyReplicas"));
+    if let Some(replicas) = serving
+        && let (Some((second, _)), Some(label)) = (replicas.rose, replicas.label())
     {
+        charts[1].mark(second, &label);
+    }
+    for probe in list(&data["probes"]) {
         let name = probe["name"].as_str().unwrap_or_default();
         let series: Vec<Series> = probe["series"]
             .as_array()
@@ -175,12 +248,18 @@ fn charts(data: &Value, previous: Option<&Value>) -> Vec<Chart> {
             })
             .collect();
         let url = probe["url"].as_str().unwrap_or_default();
-        charts.push(line_chart(
+        let mut chart = line_chart(
             &format!("probe-{name}"),
             &format!("Probe {name}: {url}"),
             "",
             &series,
-        ));
+        );
+        for replicas in scaling.iter().filter(|replicas| replicas.probe == name) {
+            if let (Some((second, _)), Some(label)) = (replicas.rose, replicas.label()) {
+                chart.mark(second, &label);
+            }
+        }
+        charts.push(chart);
     }
     charts
 }
@@ -303,7 +382,7 @@ pub fn compare(data: &Value, previous: &Value) -> Comparison {
 }
 
 /// Every run's data.json under `reports`, newest first.
-fn runs(reports: &Path) -> Vec<Value> {
+pub fn runs(reports: &Path) -> Vec<Value> {
     let mut runs: Vec<Value> = std::fs::read_dir(reports)
         .into_iter()
         .flatten()
@@ -437,4 +516,41 @@ pub fn write_index(reports: &Path) -> anyhow::Result<PathBuf> {
     let path = reports.join("index.html");
     write_atomically(&path, html.as_bytes())?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(field: &str, values: &[f64]) -> Value {
+        let points: Vec<Value> = values
+            .iter()
+            .enumerate()
+            .map(|(second, value)| serde_json::json!([second as f64, value]))
+            .collect();
+        serde_json::json!({ "probes": [{ "name": "deployment", "series": [
+            { "field": field, "points": points },
+            { "field": "status.cpu", "points": [[0.0, 1.0], [1.0, 9.0]] },
+        ] }] })
+    }
+
+    #[test]
+    fn the_first_rise_in_replicas_is_the_scale_up() {
+        let found = scaling(&probe("status.readyReplicas", &[1.0, 1.0, 2.0, 3.0]));
+        assert_eq!(found.len(), 1, "only replica counts: {found:?}");
+        assert_eq!(found[0].rose, Some((2.0, 2.0)));
+        assert_eq!(found[0].label().as_deref(), Some("scale-up: 1 → 2"));
+    }
+
+    #[test]
+    fn replicas_that_never_rose_are_said_to_have_stayed() {
+        let found = scaling(&probe("status.readyReplicas", &[1.0, 1.0, 1.0]));
+        assert_eq!(found[0].rose, None);
+        assert!(
+            found[0].text.starts_with("stayed at 1"),
+            "{}",
+            found[0].text
+        );
+        assert_eq!(found[0].label(), None);
+    }
 }

@@ -261,6 +261,16 @@ pub enum Stat {
     Last,
 }
 
+impl Stat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Max => "max",
+            Self::Mean => "mean",
+            Self::Last => "last",
+        }
+    }
+}
+
 /// The request metrics a check can name.
 pub const REQUEST_METRICS: &[&str] = &[
     "p50_ms",

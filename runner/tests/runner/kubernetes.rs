@@ -34,9 +34,11 @@ struct Reads {
     deployment: AtomicU32,
 }
 
-/// The api's replicas at the `n`th read: one, then three once the HPA acted.
+/// The api's replicas at the `n`th read: one, then three once the HPA
+/// acted. The first read comes before the load starts, so the run's record
+/// begins with the second.
 fn replicas(n: u32) -> u32 {
-    if n == 0 { 1 } else { 3 }
+    if n < 2 { 1 } else { 3 }
 }
 
 fn stand_in_api_server(reads: Arc<Reads>) -> Router {
@@ -215,6 +217,14 @@ async fn the_autoscale_run_records_replicas_and_utilisation_and_scores_them() {
     let report = std::fs::read_to_string(run.join("report.html")).expect("report.html");
     assert!(report.contains("Probe hpa"), "the report charts the HPA");
     assert!(report.contains("Probe deployment"), "and the Deployment");
+    assert!(
+        report.contains("scale-up: 1 → 3"),
+        "the scale-up moment is marked on the charts"
+    );
+    assert!(
+        report.contains("readyReplicas</code>: scaled up from 1 to 3 at"),
+        "and said in words"
+    );
     db.drop_now().await;
 }
 

@@ -2,6 +2,7 @@
 
 mod browser;
 mod cluster;
+mod docs;
 mod kubernetes;
 mod load;
 mod local;

@@ -70,8 +70,9 @@ impl Tree {
     }
 
     /// Runs `scenario` on the local stack for `duration`; returns the JSON
-    /// summary and the SCORE line.
-    async fn run(&self, scenario: &str, duration: Duration) -> (Value, String) {
+    /// summary, the SCORE line, and all of stderr (with `--json`, the
+    /// checks, the SCORE line and the next step go there).
+    async fn run(&self, scenario: &str, duration: Duration) -> (Value, String, String) {
         let marker = format!("proof-{scenario}-{}", std::process::id());
         let duration = format!("{}s", duration.as_secs());
         let output = runner(&self.root, &self.folder, &marker)
@@ -97,7 +98,7 @@ impl Tree {
             .unwrap_or_default()
             .to_owned();
         eprintln!("{score_line}");
-        (summary, score_line)
+        (summary, score_line, stderr)
     }
 }
 
@@ -109,19 +110,33 @@ fn score(summary: &Value) -> u64 {
 async fn prove(scenario: &str, step: u8, duration: Duration) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let tree = Tree::fresh();
-    let (baseline, line) = tree.run(scenario, duration).await;
+    let (baseline, line, stderr) = tree.run(scenario, duration).await;
     assert!(
         score(&baseline) <= BASELINE_AT_MOST,
         "the baseline must score at most {BASELINE_AT_MOST}: {line}"
     );
     assert_eq!(baseline["workload_edits"], serde_json::json!([]), "{line}");
+    // A failing run says what to do next.
+    for step_text in [
+        "next: ".to_owned(),
+        format!("`runner hint {scenario}`"),
+        format!("LAB: STEP{step} TODO"),
+        format!("`runner run {scenario} --local`"),
+        format!("`runner solve {step}`"),
+    ] {
+        assert!(stderr.contains(&step_text), "{step_text}: {stderr}");
+    }
     tree.solve(step).await;
-    let (solved, line) = tree.run(scenario, duration).await;
+    let (solved, line, stderr) = tree.run(scenario, duration).await;
     assert!(
         score(&solved) >= SOLUTION_AT_LEAST,
         "the solution must score at least {SOLUTION_AT_LEAST}: {line}"
     );
     assert_eq!(solved["workload_edits"], serde_json::json!([]), "{line}");
+    assert!(
+        !stderr.contains("next: "),
+        "a pass needs no next step: {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +166,7 @@ async fn case_1_a_timeout_longer_than_the_hang_does_not_pay() {
         "Duration::from_millis(250)",
         "Duration::from_secs(15)",
     );
-    let (summary, line) = tree.run("timeouts", Duration::from_secs(20)).await;
+    let (summary, line, _) = tree.run("timeouts", Duration::from_secs(20)).await;
     assert!(
         score(&summary) <= WRONG_FIX_AT_MOST,
         "a 15 s timeout against 10 s hangs must score at most {WRONG_FIX_AT_MOST}: {line}"
@@ -165,11 +180,25 @@ async fn case_1_editing_the_workload_instead_of_the_code_is_flagged() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let tree = Tree::fresh();
     tree.edit("lab/src/cli.rs", "hang_rate=0.1&", "hang_rate=0&");
-    let (summary, line) = tree.run("timeouts", Duration::from_secs(10)).await;
+    let (summary, line, stderr) = tree.run("timeouts", Duration::from_secs(10)).await;
     let edits = summary["workload_edits"].as_array().expect("a list");
     assert_eq!(edits.len(), 1, "{summary}");
     assert_eq!(edits[0]["key"], "workload.timeouts_dep");
     assert!(line.contains("FLAGGED=workload-edited"), "{line}");
+    assert!(
+        stderr.contains("next: put the workload back (workload.timeouts_dep"),
+        "{stderr}"
+    );
+    // The edited lab runs another exercise: another fingerprint than the
+    // same run (10 s) against the scenario's workload would have.
+    let scenarios = runner::scenario::load(&repo_root().join("scenarios.toml")).expect("load");
+    let mut timeouts = scenarios.get("timeouts").expect("timeouts").clone();
+    timeouts.duration = Duration::from_secs(10);
+    assert_ne!(
+        summary["fingerprint"],
+        runner::fingerprint::expected(&timeouts).as_str(),
+        "{summary}"
+    );
 }
 
 /// `make demo`: every local case, baseline then solution, on one page,

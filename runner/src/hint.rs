@@ -1,0 +1,189 @@
+//! Hints on request, as rustlings gives them: `runner hint <scenario>`
+//! prints the scenario's hint and the files to edit, from scenarios.toml,
+//! with the line of each `LAB: STEPn TODO` marker. After a run that misses
+//! the pass mark, [`next_step`] says what to do next.
+
+use std::{fmt::Write as _, path::Path};
+
+use crate::{output::RunData, scenario::Scenario, score::PASS_MARK};
+
+/// The marker of case `case` in the lab's code and manifests.
+pub fn marker(case: u8) -> String {
+    format!("LAB: STEP{case} TODO")
+}
+
+/// What the reference solution leaves in place of the marker.
+fn solved_marker(case: u8) -> String {
+    format!("LAB: STEP{case} solution")
+}
+
+/// Where a case's marker is: a file the scenario names, and the line of the
+/// marker in it (`None`: the file is missing or has no marker).
+#[derive(Debug, PartialEq)]
+pub struct Spot {
+    pub file: String,
+    pub line: Option<usize>,
+    /// The line holds the reference solution's marker instead of the TODO.
+    pub solved: bool,
+}
+
+/// Each of the scenario's files, with the line of its case's marker.
+pub fn spots(root: &Path, scenario: &Scenario) -> Vec<Spot> {
+    let (todo, solved) = (marker(scenario.case), solved_marker(scenario.case));
+    scenario
+        .files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+            let found = text.lines().enumerate().find_map(|(index, line)| {
+                if line.contains(&todo) {
+                    Some((index + 1, false))
+                } else if line.contains(&solved) {
+                    Some((index + 1, true))
+                } else {
+                    None
+                }
+            });
+            Spot {
+                file: file.clone(),
+                line: found.map(|(line, _)| line),
+                solved: found.is_some_and(|(_, solved)| solved),
+            }
+        })
+        .collect()
+}
+
+/// `runner hint <scenario>`.
+pub fn hint(root: &Path, scenario: &Scenario) -> String {
+    let mut out = format!(
+        "Case {}: {} ({})\n\n{}\n\nEdit (look for `{}`):\n",
+        scenario.case,
+        scenario.name,
+        scenario.description,
+        scenario.hint.trim(),
+        marker(scenario.case)
+    );
+    for spot in spots(root, scenario) {
+        let _ = match spot.line {
+            Some(line) if spot.solved => writeln!(
+                out,
+                "  {}:{line} (the reference solution is applied here)",
+                spot.file
+            ),
+            Some(line) => writeln!(out, "  {}:{line}", spot.file),
+            None => writeln!(
+                out,
+                "  {} (no marker found: look for the case's code)",
+                spot.file
+            ),
+        };
+    }
+    let _ = write!(
+        out,
+        "\nThen rerun: {}\nBehind? `runner solve {case}` applies the reference fix; \
+         `runner unsolve {case}` takes it out again.\n",
+        rerun(scenario, !scenario.needs_cluster),
+        case = scenario.case
+    );
+    out
+}
+
+/// How to rerun the scenario after an edit: on the local stack, or on the
+/// cluster after `make dev` has rebuilt and redeployed.
+fn rerun(scenario: &Scenario, local: bool) -> String {
+    if local {
+        format!("`runner run {} --local`", scenario.name)
+    } else {
+        format!(
+            "`make dev` (rebuild, redeploy, wait), then `runner run {}`",
+            scenario.name
+        )
+    }
+}
+
+/// What to do after `data`, a run of `scenario`: `None` when it passed or
+/// was interrupted (a partial run says little about the code).
+pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, local: bool) -> Option<String> {
+    if data.interrupted {
+        return None;
+    }
+    if !data.workload_edits.is_empty() {
+        let keys: Vec<&str> = data
+            .workload_edits
+            .iter()
+            .map(|edit| edit.key.as_str())
+            .collect();
+        return Some(format!(
+            "next: put the workload back ({}: the lab's flags and environment \
+             variables, see `lab --help`), then rerun: {}. The lesson is at `{}`.",
+            keys.join(", "),
+            rerun(scenario, local),
+            marker(scenario.case)
+        ));
+    }
+    if data.score.total >= PASS_MARK {
+        return None;
+    }
+    let places: Vec<String> = spots(root, scenario)
+        .into_iter()
+        .map(|spot| match spot.line {
+            Some(line) => format!("{}:{line}", spot.file),
+            None => spot.file,
+        })
+        .collect();
+    Some(format!(
+        "next: {score}/100 is under the pass mark ({PASS_MARK}).\n  \
+         1. read the hint: `runner hint {name}`\n  \
+         2. fix {places} at `{marker}`\n  \
+         3. rerun: {rerun}\n  \
+         behind? `runner solve {case}` applies the reference fix",
+        score = data.score.total,
+        name = scenario.name,
+        places = places.join(" and "),
+        marker = marker(scenario.case),
+        rerun = rerun(scenario, local),
+        case = scenario.case,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario;
+
+    fn shipped() -> (std::path::PathBuf, scenario::Scenarios) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let scenarios = scenario::load(&root.join("scenarios.toml")).expect("they load");
+        (root, scenarios)
+    }
+
+    #[test]
+    fn every_shipped_scenario_points_at_its_marker() {
+        let (root, scenarios) = shipped();
+        for scenario in &scenarios.list {
+            let spots = spots(&root, scenario);
+            assert!(!spots.is_empty(), "{} names files", scenario.name);
+            for spot in spots {
+                assert!(
+                    spot.line.is_some() && !spot.solved,
+                    "{} has no `{}`",
+                    spot.file,
+                    marker(scenario.case)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_hint_names_the_text_the_files_and_the_way_out() {
+        let (root, scenarios) = shipped();
+        let tx = scenarios.get("tx").expect("tx");
+        let text = hint(&root, tx);
+        assert!(text.contains(tx.hint.trim()), "{text}");
+        assert!(text.contains("lab/src/cases/tx.rs:"), "{text}");
+        assert!(text.contains("runner run tx --local"), "{text}");
+        assert!(text.contains("runner solve 2"), "{text}");
+        let autoscale = hint(&root, scenarios.get("autoscale").expect("autoscale"));
+        assert!(autoscale.contains("make dev"), "{autoscale}");
+    }
+}
