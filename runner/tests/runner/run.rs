@@ -180,7 +180,13 @@ async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
         score_lines[0]
     );
     assert_eq!(words[6], "sent=80/80", "{}", score_lines[0]);
-    let run_id = words[7].strip_prefix("run=").expect("run id");
+    let fingerprint = words[7].strip_prefix("fp=").expect("a fingerprint");
+    assert!(
+        fingerprint.len() == 8 && fingerprint.chars().all(|c| c.is_ascii_hexdigit()),
+        "{}",
+        score_lines[0]
+    );
+    let run_id = words[8].strip_prefix("run=").expect("run id");
 
     let data_path = folder
         .join("reports/timeouts")
@@ -199,6 +205,7 @@ async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
         problems.is_empty(),
         "data.json does not match its schema: {problems:#?}"
     );
+    assert_eq!(data["fingerprint"], fingerprint, "the SCORE line's");
 
     // The brownout is visible: hung calls queue the rest behind them.
     assert_eq!(data["totals"]["intended"], 80);
