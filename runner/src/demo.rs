@@ -4,7 +4,8 @@
 //! the baseline code, apply its reference solution, run it again. All of it
 //! happens in a scratch copy of the tree (`.lab/demo/`), so the checkout,
 //! and any work in it, is left exactly as it was, even when the demo is
-//! interrupted. The runs land in the checkout's `reports/` like any other,
+//! interrupted. The runs land in the checkout's `reports/demo/`, apart
+//! from the participant's own runs (the leaderboard does not count them),
 //! and `reports/demo.html` shows each pair side by side.
 
 use std::{
@@ -92,7 +93,7 @@ pub async fn demo(
             json: false,
             fail_under: None,
             goose_report: false,
-            reports: reports.clone(),
+            reports: reports.join(report::DEMO_RUNS),
         };
         let scenario = run::chosen(&copy, &run_args)?;
         eprintln!(

@@ -408,6 +408,11 @@ pub struct DemoPair {
     pub solution: RunData,
 }
 
+/// Where under `reports/` the demo's runs go: apart from participants' own
+/// runs, so `reports/index.html` and `runner leaderboard` never count the
+/// reference solutions' scores as anyone's work.
+pub const DEMO_RUNS: &str = "demo";
+
 /// Writes `reports/demo.html`: each pair side by side, with its scores,
 /// checks and the first check's measure over time, linking to both full
 /// reports.
@@ -453,7 +458,7 @@ pub fn write_demo(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<PathBuf>
         Ok(serde_json::json!({
             "label": label,
             "run": data,
-            "href": format!("{}/{}/report.html", run.scenario, run.run_id),
+            "href": format!("{DEMO_RUNS}/{}/{}/report.html", run.scenario, run.run_id),
             "chart": chart,
         }))
     };

@@ -261,4 +261,8 @@ async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
     for link in links {
         assert!(reports.join(link).is_file(), "{link} exists");
     }
+    assert!(
+        runner::report::runs(&reports).is_empty(),
+        "the demo's runs are kept apart: the index and the leaderboard do not count them"
+    );
 }
