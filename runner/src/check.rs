@@ -22,7 +22,7 @@ pub fn check(scenarios: &Scenarios, name: Option<&str>) -> anyhow::Result<ExitCo
     let Some(name) = name else {
         return Ok(ExitCode::SUCCESS);
     };
-    let scenario = crate::named(scenarios, name)?;
+    let scenario = scenarios.named(name)?;
     let root = scenarios.root();
     let mut fine = true;
     for spot in hint::spots(&root, scenario) {

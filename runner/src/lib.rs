@@ -79,7 +79,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { scenario } => check::check(&scenarios, scenario.as_deref()),
-        Command::Hint { scenario } => named(&scenarios, &scenario).map(|scenario| {
+        Command::Hint { scenario } => scenarios.named(&scenario).map(|scenario| {
             print!("{}", hint::hint(&root, scenario));
             ExitCode::SUCCESS
         }),
@@ -128,17 +128,6 @@ pub fn run(cli: Cli) -> ExitCode {
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");
         ExitCode::FAILURE
-    })
-}
-
-/// The scenario called `name`, or an error that lists the scenarios.
-pub fn named<'a>(scenarios: &'a Scenarios, name: &str) -> anyhow::Result<&'a scenario::Scenario> {
-    scenarios.get(name).ok_or_else(|| {
-        anyhow::anyhow!(
-            "no scenario `{name}` in {}; the scenarios are: {}",
-            scenarios.path.display(),
-            scenarios.names().join(", ")
-        )
     })
 }
 

@@ -96,7 +96,7 @@ fn exit_code(data: &RunData, fail_under: Option<u8>) -> ExitCode {
 
 /// The scenario named on the command line, with its overrides.
 pub fn chosen(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<Scenario> {
-    let mut scenario = crate::named(scenarios, &args.scenario)?.clone();
+    let mut scenario = scenarios.named(&args.scenario)?.clone();
     if let Some(rate) = args.rate {
         scenario.rate = rate;
     }

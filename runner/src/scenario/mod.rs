@@ -26,6 +26,17 @@ impl Scenarios {
         self.list.iter().find(|scenario| scenario.name == name)
     }
 
+    /// The scenario called `name`, or an error that lists the scenarios.
+    pub fn named(&self, name: &str) -> anyhow::Result<&Scenario> {
+        self.get(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no scenario `{name}` in {}; the scenarios are: {}",
+                self.path.display(),
+                self.names().join(", ")
+            )
+        })
+    }
+
     /// The repository root: the folder that holds the scenarios file, as an
     /// absolute path (git and child processes are given it).
     pub fn root(&self) -> PathBuf {
