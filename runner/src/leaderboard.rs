@@ -163,11 +163,7 @@ fn scenario_scoring(scenario: &Scenario) -> String {
         humantime::format_duration(scenario.request_cap)
     );
     for check in &scenario.checks {
-        let direction = if check.target <= check.zero {
-            "≤"
-        } else {
-            "≥"
-        };
+        let direction = score::direction(check.target, check.zero);
         let _ = writeln!(
             out,
             "| `{}` | {direction} {} | {} | {} |",

@@ -11,7 +11,12 @@ use std::{
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::{load::collector::Totals, probe::ProbeRecord, score::Score, workload::Edit};
+use crate::{
+    load::collector::Totals,
+    probe::ProbeRecord,
+    score::{self, Score},
+    workload::Edit,
+};
 
 /// The version of the data.json shape; bumped on incompatible changes.
 pub const DATA_VERSION: u32 = 1;
@@ -98,11 +103,7 @@ pub fn checks(score: &Score) -> String {
     for check in &score.checks {
         let mark = if check.met { '✓' } else { '✗' };
         let value = check.value.map_or_else(|| "no data".to_owned(), number);
-        let direction = if check.target <= check.zero {
-            "≤"
-        } else {
-            "≥"
-        };
+        let direction = score::direction(check.target, check.zero);
         let _ = writeln!(
             out,
             "  {mark} {:<width$}  {value:>10}  target {direction} {:<8}  {:>5.1}/{}",

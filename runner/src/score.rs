@@ -38,6 +38,12 @@ pub struct Score {
     pub total: u32,
 }
 
+/// How the terminal and LEADERBOARD.md show a check's target: `≤` when
+/// lower is better (`target < zero`, as for latency), `≥` when higher is.
+pub fn direction(target: f64, zero: f64) -> &'static str {
+    if target <= zero { "≤" } else { "≥" }
+}
+
 /// The share of a check's weight that `value` earns, from 0 to 1. Works in
 /// both directions: lower-is-better when `target < zero` (latency),
 /// higher-is-better when `target > zero` (goodput).

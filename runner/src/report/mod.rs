@@ -97,10 +97,7 @@ pub fn render_report(data: &Value, previous: Option<&Value>) -> anyhow::Result<S
 }
 
 fn seconds(data: &Value) -> &[Value] {
-    data["totals"]["seconds"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    list(&data["totals"]["seconds"])
 }
 
 /// A per-second series of `field` from the timeline.
@@ -139,6 +136,11 @@ impl Replicas {
     fn label(&self) -> Option<String> {
         self.rose
             .map(|(_, to)| format!("scale-up: {} → {}", self.from, to))
+    }
+
+    /// Where a chart marks the rise, and its label.
+    fn marker(&self) -> Option<(f64, String)> {
+        Some((self.rose?.0, self.label()?))
     }
 }
 
@@ -179,6 +181,7 @@ fn scaling(data: &Value) -> Vec<Replicas> {
     found
 }
 
+/// A JSON array's items; none when `value` is not an array.
 fn list(value: &Value) -> &[Value] {
     value.as_array().map(Vec::as_slice).unwrap_or_default()
 }
@@ -223,24 +226,16 @@ fn charts(data: &Value, previous: Option<&Value>, scaling: &[Replicas]) -> Vec<C
         .iter()
         .filter(|replicas| replicas.rose.is_some())
         .min_by_key(|replicas| !replicas.field.ends_with("readyReplicas"));
-    if let Some(replicas) = serving
-        && let (Some((second, _)), Some(label)) = (replicas.rose, replicas.label())
-    {
+    if let Some((second, label)) = serving.and_then(Replicas::marker) {
         charts[1].mark(second, &label);
     }
     for probe in list(&data["probes"]) {
         let name = probe["name"].as_str().unwrap_or_default();
-        let series: Vec<Series> = probe["series"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        let series: Vec<Series> = list(&probe["series"])
             .iter()
             .map(|series| Series {
                 name: series["field"].as_str().unwrap_or_default().to_owned(),
-                points: series["points"]
-                    .as_array()
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
+                points: list(&series["points"])
                     .iter()
                     .map(|point| (point[0].as_f64().unwrap_or_default(), point[1].as_f64()))
                     .collect(),
@@ -255,7 +250,7 @@ fn charts(data: &Value, previous: Option<&Value>, scaling: &[Replicas]) -> Vec<C
             &series,
         );
         for replicas in scaling.iter().filter(|replicas| replicas.probe == name) {
-            if let (Some((second, _)), Some(label)) = (replicas.rose, replicas.label()) {
+            if let Some((second, label)) = replicas.marker() {
                 chart.mark(second, &label);
             }
         }
@@ -304,10 +299,7 @@ struct Quantile {
 }
 
 fn distribution(data: &Value) -> Vec<Quantile> {
-    let pairs: Vec<(f64, f64)> = data["totals"]["distribution"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let pairs: Vec<(f64, f64)> = list(&data["totals"]["distribution"])
         .iter()
         .filter_map(|pair| Some((pair[0].as_f64()?, pair[1].as_f64()?)))
         .collect();

@@ -203,7 +203,6 @@ fn every_runner_and_make_command_in_the_docs_parses() {
 #[test]
 fn a_misspelled_command_or_scenario_is_caught() {
     let scenarios = shipped();
-    let words = |text: &str| words(text);
     assert!(parse_runner(&words("run timeouts --local"), &scenarios).is_ok());
     assert!(parse_runner(&words("run <scenario> --local"), &scenarios).is_ok());
     assert!(parse_runner(&words("run timeout --local"), &scenarios).is_err());

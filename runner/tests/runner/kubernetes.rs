@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::{
     ONE_AT_A_TIME,
     local::{repo_root, succeeded},
-    run::{Database, lab_stack, serve},
+    run::{Database, closed_address, lab_stack, serve},
 };
 
 /// How many times each object has been read.
@@ -231,10 +231,7 @@ async fn the_autoscale_run_records_replicas_and_utilisation_and_scores_them() {
 #[tokio::test]
 async fn without_a_cluster_the_run_stops_before_it_starts_and_says_what_to_do() {
     let folder = scratch("down");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address");
+    let closed = closed_address();
     let config = kubeconfig(&folder, &format!("http://{closed}"));
     let started = std::time::Instant::now();
     let output = runner(&config, &["run", "autoscale", "--no-open"])

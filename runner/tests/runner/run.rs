@@ -230,10 +230,7 @@ async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
 #[tokio::test]
 async fn an_unreachable_target_is_a_clear_error_within_two_seconds() {
     let folder = scratch("preflight");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
+    let closed = closed_address();
     let started = Instant::now();
     let output = runner(
         &folder,
@@ -294,6 +291,15 @@ async fn fail_under_turns_a_low_score_into_a_failing_exit() {
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("SCORE timeouts"));
     db.drop_now().await;
+}
+
+/// An address nothing listens on: a port the system handed out and, with
+/// the listener dropped at once, took back.
+pub fn closed_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .expect("its address")
 }
 
 /// Sends SIGINT, as Ctrl-C in a terminal does.
