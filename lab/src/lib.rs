@@ -16,6 +16,8 @@ pub mod cli;
 pub mod dep;
 pub mod server;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod worker;
 
 use std::process::ExitCode;

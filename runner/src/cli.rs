@@ -4,7 +4,10 @@ use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::scenario::Service;
+use crate::{
+    scenario::validate::{MAX_DURATION, MAX_RATE, MIN_DURATION},
+    targets::Targets,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,10 +72,26 @@ pub enum Command {
     /// Take a step's reference solution back out. Refuses, changing
     /// nothing, when the code no longer matches the solution.
     Unsolve(StepArgs),
+    /// Print the JSON schema of a run's data.json or of `run --json`'s
+    /// summary, generated from the runner's types (runner/schemas/ holds
+    /// both).
+    Schema {
+        #[arg(value_enum)]
+        of: SchemaOf,
+    },
     /// The workshop end to end on the local stack: every local case, its
     /// baseline and then its solution, in a scratch copy of the tree, and a
     /// page that shows each pair side by side.
     Demo(DemoArgs),
+}
+
+/// Which JSON document `runner schema` describes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// reports/<scenario>/<run-id>/data.json
+    Data,
+    /// The one line `runner run --json` prints
+    Summary,
 }
 
 #[derive(Debug, Args)]
@@ -175,82 +194,28 @@ pub struct CompareArgs {
     pub reports: PathBuf,
 }
 
-/// Where each service is.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Targets {
-    pub api: String,
-    pub worker: String,
-}
-
-impl Targets {
-    pub fn url(&self, service: Service) -> String {
-        match service {
-            Service::Api => self.api.clone(),
-            Service::Worker => self.worker.clone(),
-        }
-    }
-}
-
-/// The cluster's NodePorts.
-impl Default for Targets {
-    fn default() -> Self {
-        Self {
-            api: "http://localhost:8080".into(),
-            worker: "http://localhost:8081".into(),
-        }
-    }
-}
-
-impl FromStr for Targets {
-    type Err = String;
-
-    /// `api=http://host:port,worker=http://host:port`; either may be left
-    /// out, and an empty string gives the defaults.
-    fn from_str(text: &str) -> Result<Self, String> {
-        let mut targets = Self::default();
-        for pair in text
-            .split(',')
-            .map(str::trim)
-            .filter(|pair| !pair.is_empty())
-        {
-            let Some((service, url)) = pair.split_once('=') else {
-                return Err(format!(
-                    "`{pair}` is not service=URL, e.g. api=http://localhost:8080"
-                ));
-            };
-            let url = url.trim().trim_end_matches('/').to_owned();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("`{url}` is not an http:// or https:// URL"));
-            }
-            match service.trim() {
-                "api" => targets.api = url,
-                "worker" => targets.worker = url,
-                other => return Err(format!("`{other}` is not a service; use api or worker")),
-            }
-        }
-        Ok(targets)
-    }
-}
-
+/// A duration within what a scenario may ask for (the same bounds as
+/// `runner check`).
 fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
-        Ok(duration)
-            if (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&duration) =>
-        {
-            Ok(duration)
-        }
-        Ok(_) => Err(format!("`{text}` is outside 1s to 1h")),
+        Ok(duration) if (MIN_DURATION..=MAX_DURATION).contains(&duration) => Ok(duration),
+        Ok(_) => Err(format!(
+            "`{text}` is outside {} to {}",
+            humantime::format_duration(MIN_DURATION),
+            humantime::format_duration(MAX_DURATION)
+        )),
         Err(error) => Err(format!(
             "`{text}` is not a duration like 30s or 2m ({error})"
         )),
     }
 }
 
+/// A rate within what a scenario may ask for.
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(rate) if rate > 0.0 && rate <= 100_000.0 => Ok(rate),
+        Ok(rate) if rate > 0.0 && rate <= MAX_RATE => Ok(rate),
         _ => Err(format!(
-            "`{text}` is not a rate above 0 and at most 100000 requests per second"
+            "`{text}` is not a rate above 0 and at most {MAX_RATE} requests per second"
         )),
     }
 }
@@ -263,17 +228,5 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn targets_default_and_override_per_service() {
-        let defaults = Targets::from_str("").expect("defaults");
-        assert_eq!(defaults.api, "http://localhost:8080");
-        let custom = Targets::from_str("worker=http://127.0.0.1:9/").expect("one override");
-        assert_eq!(custom.api, "http://localhost:8080");
-        assert_eq!(custom.worker, "http://127.0.0.1:9");
-        assert!(Targets::from_str("db=http://x").is_err());
-        assert!(Targets::from_str("api=localhost:8080").is_err());
-        assert!(Targets::from_str("api").is_err());
     }
 }

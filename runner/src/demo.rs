@@ -18,13 +18,14 @@ use std::{
 use anyhow::Context;
 
 use crate::{
-    cli::{DemoArgs, RunArgs, Targets},
+    cli::{DemoArgs, RunArgs},
     load::Controls,
     local::LocalConfig,
     report::{self, DemoPair},
     run,
     scenario::{self, Scenarios},
     solutions::{Solution, State},
+    targets::Targets,
 };
 
 /// What is not copied into the scratch tree: build output, runs, the local

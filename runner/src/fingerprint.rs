@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    scenario::{Scenario, Source, Stat},
+    scenario::{Check, Measure, Probe, Scenario},
     workload::Edit,
 };
 
@@ -42,25 +42,8 @@ pub fn fingerprint(scenario: &Scenario, edits: &[Edit]) -> String {
             "ramp_s": scenario.ramp.map(|ramp| ramp.as_secs_f64()),
             "request_cap_s": scenario.request_cap.as_secs_f64(),
         },
-        "probes": scenario.probes.iter().map(|probe| json!({
-            "name": probe.name,
-            "source": match probe.source() {
-                Some(Source::Service { service, path }) => format!("{}{path}", service.as_str()),
-                Some(Source::Kubernetes(object)) => format!("{}/{}", object.kind.as_str(), object.name),
-                None => String::new(),
-            },
-            "interval_s": probe.interval.as_secs_f64(),
-            "fields": probe.fields,
-        })).collect::<Vec<Value>>(),
-        "checks": scenario.checks.iter().map(|check| json!({
-            "probe": check.probe,
-            "metric": check.metric,
-            "stat": check.stat.map(Stat::as_str),
-            "target": check.target,
-            "zero": check.zero,
-            "weight": check.weight,
-            "last_s": check.last.map(|last| last.as_secs_f64()),
-        })).collect::<Vec<Value>>(),
+        "probes": scenario.probes.iter().map(probe).collect::<Vec<Value>>(),
+        "checks": scenario.checks.iter().map(check).collect::<Vec<Value>>(),
         "workload": workload,
     });
     let digest = Sha256::digest(measured.to_string().as_bytes());
@@ -69,6 +52,37 @@ pub fn fingerprint(scenario: &Scenario, edits: &[Edit]) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect::<String>()[..LENGTH]
         .to_owned()
+}
+
+// The keys below are those of the scenarios file. Changing how a probe
+// or a check is encoded changes every fingerprint, and with it
+// LEADERBOARD.md; the golden test below notices.
+
+fn probe(probe: &Probe) -> Value {
+    json!({
+        "name": probe.name,
+        "source": probe.source.to_string(),
+        "interval_s": probe.interval.as_secs_f64(),
+        "fields": probe.fields,
+    })
+}
+
+fn check(check: &Check) -> Value {
+    let (probe, metric, stat) = match &check.measure {
+        Measure::Request(metric) => (None, metric.as_str(), None),
+        Measure::Probe { probe, field, stat } => {
+            (Some(probe), field.as_str(), Some(stat.as_str()))
+        }
+    };
+    json!({
+        "probe": probe,
+        "metric": metric,
+        "stat": stat,
+        "target": check.target,
+        "zero": check.zero,
+        "weight": check.weight,
+        "last_s": check.last.map(|last| last.as_secs_f64()),
+    })
 }
 
 /// The fingerprint a run of `scenario` gets when nothing is overridden or
@@ -85,21 +99,76 @@ mod tests {
     use crate::scenario;
 
     fn timeouts() -> Scenario {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        scenario::load(&root.join("scenarios.toml"))
-            .expect("the shipped scenarios load")
+        scenario::shipped()
             .get("timeouts")
             .expect("timeouts")
             .clone()
     }
 
+    /// A small scenario whose fingerprint is pinned below.
+    const PINNED: &str = r#"[s]
+case = 1
+description = "a scenario"
+service = "api"
+path = "/x"
+rate = 10
+duration = "10s"
+request_cap = "1s"
+hint = "look"
+files = ["lab/src/cases/timeouts.rs"]
+
+[s.expect]
+"knobs.workers" = 8
+
+[[s.probes]]
+name = "p"
+kubernetes = "Deployment/api"
+interval = "1s"
+fields = ["status.readyReplicas"]
+
+[[s.checks]]
+metric = "p95_ms"
+target = 100
+zero = 1000
+weight = 1
+last = "5s"
+
+[[s.checks]]
+probe = "p"
+metric = "status.readyReplicas"
+stat = "max"
+target = 3
+zero = 1
+weight = 1
+"#;
+
+    fn pinned() -> Scenario {
+        let path = std::env::temp_dir().join(format!(
+            "runner-fingerprint-{}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&path, PINNED).expect("write the scenario");
+        let loaded = scenario::load(&path);
+        let _ = std::fs::remove_file(&path);
+        loaded.expect("it loads").list.remove(0)
+    }
+
+    /// Runs recorded by an earlier runner must keep comparing with today's,
+    /// so the encoding of a scenario must not drift (a refactor that
+    /// reorders keys or renames a metric would change every fingerprint).
     #[test]
-    fn the_same_exercise_gives_the_same_short_fingerprint() {
-        let scenario = timeouts();
-        let first = expected(&scenario);
-        assert_eq!(first.len(), LENGTH);
-        assert!(first.chars().all(|c| c.is_ascii_hexdigit()), "{first}");
-        assert_eq!(first, fingerprint(&scenario.clone(), &[]));
+    fn the_encoding_of_a_scenario_is_stable() {
+        assert_eq!(expected(&pinned()), "1edffe1a");
+    }
+
+    #[test]
+    fn words_that_measure_nothing_leave_it_alone() {
+        let scenario = pinned();
+        let mut reworded = scenario.clone();
+        reworded.description = "other words".into();
+        reworded.hint = "another hint".into();
+        reworded.files = vec!["lab/src/cases/tx.rs".into()];
+        assert_eq!(expected(&reworded), expected(&scenario));
     }
 
     #[test]

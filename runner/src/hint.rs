@@ -5,7 +5,7 @@
 
 use std::{fmt::Write as _, path::Path};
 
-use crate::{output::RunData, scenario::Scenario, score::PASS_MARK};
+use crate::{data::RunData, scenario::Scenario, score::PASS_MARK};
 
 /// The marker of case `case` in the lab's code and manifests.
 pub fn marker(case: u8) -> String {
@@ -107,7 +107,7 @@ pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, local: bool) 
     if data.interrupted {
         return None;
     }
-    if !data.workload_edits.is_empty() {
+    if data.flagged() {
         let keys: Vec<&str> = data
             .workload_edits
             .iter()
@@ -152,9 +152,8 @@ mod tests {
     use crate::scenario;
 
     fn shipped() -> (std::path::PathBuf, scenario::Scenarios) {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let scenarios = scenario::load(&root.join("scenarios.toml")).expect("they load");
-        (root, scenarios)
+        let scenarios = scenario::shipped();
+        (scenarios.root(), scenarios)
     }
 
     #[test]

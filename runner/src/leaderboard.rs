@@ -13,9 +13,8 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
-use serde_json::Value;
-
 use crate::{
+    data::RunData,
     fingerprint,
     output::number,
     scenario::{Scenario, Scenarios},
@@ -40,24 +39,22 @@ pub struct Entry {
 }
 
 /// Why a run is not ranked, if it is not.
-fn left_out(run: &Value, expected: &str) -> Option<&'static str> {
-    if run["interrupted"].as_bool() != Some(false) {
+fn left_out(run: &RunData, expected: &str) -> Option<&'static str> {
+    if run.interrupted {
         Some("interrupted")
-    } else if run["workload_edits"]
-        .as_array()
-        .is_none_or(|edits| !edits.is_empty())
-    {
+    } else if run.flagged() {
         Some("workload edited")
-    } else if run["fingerprint"].as_str() != Some(expected) {
+    } else if run.fingerprint != expected {
         Some("other settings")
     } else {
         None
     }
 }
 
-/// The leaderboard of `runs` (every data.json, as `report::runs` reads
-/// them), one entry per scenario in the file's order.
-pub fn board(scenarios: &Scenarios, runs: &[Value]) -> Vec<Entry> {
+/// The leaderboard of `runs` (every data.json, newest first, as
+/// [`crate::data::Runs`] reads them), one entry per scenario in the file's
+/// order.
+pub fn board(scenarios: &Scenarios, runs: &[RunData]) -> Vec<Entry> {
     scenarios
         .list
         .iter()
@@ -70,17 +67,16 @@ pub fn board(scenarios: &Scenarios, runs: &[Value]) -> Vec<Entry> {
                 ranked: 0,
                 not_ranked: BTreeMap::new(),
             };
-            for run in runs.iter().filter(|run| run["scenario"] == *scenario.name) {
+            for run in runs.iter().filter(|run| run.scenario == scenario.name) {
                 if let Some(reason) = left_out(run, &expected) {
                     *entry.not_ranked.entry(reason).or_default() += 1;
                     continue;
                 }
                 entry.ranked += 1;
-                let score = run["score"]["total"].as_u64().unwrap_or_default() as u32;
-                let id = run["run_id"].as_str().unwrap_or_default().to_owned();
+                let score = run.score.total;
                 // Runs come newest first; a tie keeps the earlier run.
                 if entry.best.as_ref().is_none_or(|(best, _)| score >= *best) {
-                    entry.best = Some((score, id));
+                    entry.best = Some((score, run.run_id.clone()));
                 }
             }
             entry
@@ -167,7 +163,7 @@ fn scenario_scoring(scenario: &Scenario) -> String {
         let _ = writeln!(
             out,
             "| `{}` | {direction} {} | {} | {} |",
-            score::label(check),
+            check.label(),
             number(check.target),
             number(check.zero),
             number(check.weight)
@@ -185,20 +181,12 @@ fn scenario_scoring(scenario: &Scenario) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario;
+    use crate::{data::example, scenario::shipped, workload::Edit};
     use serde_json::json;
 
-    fn shipped() -> Scenarios {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        scenario::load(&root.join("scenarios.toml")).expect("they load")
-    }
 
-    fn run(id: &str, scenario: &str, score: u32, fingerprint: &str) -> Value {
-        json!({
-            "run_id": id, "scenario": scenario, "interrupted": false,
-            "workload_edits": [], "fingerprint": fingerprint,
-            "score": { "total": score },
-        })
+    fn run(id: &str, scenario: &str, score: u32, fingerprint: &str) -> RunData {
+        example(scenario, id, score, fingerprint)
     }
 
     #[test]
@@ -206,9 +194,13 @@ mod tests {
         let scenarios = shipped();
         let today = fingerprint::expected(scenarios.get("timeouts").expect("timeouts"));
         let mut edited = run("20261129T100400Z-0004", "timeouts", 100, &today);
-        edited["workload_edits"] = json!([{ "key": "k", "expected": 1, "actual": 2 }]);
+        edited.workload_edits = vec![Edit {
+            key: "k".into(),
+            expected: json!(1),
+            actual: json!(2),
+        }];
         let mut interrupted = run("20261129T100300Z-0003", "timeouts", 99, &today);
-        interrupted["interrupted"] = json!(true);
+        interrupted.interrupted = true;
         let runs = vec![
             edited,
             interrupted,
@@ -248,7 +240,7 @@ mod tests {
                 scenario.name
             );
             for check in &scenario.checks {
-                assert!(text.contains(&score::label(check)), "{text}");
+                assert!(text.contains(&check.label()), "{text}");
             }
         }
     }

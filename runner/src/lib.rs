@@ -5,9 +5,11 @@
 //! - [`load`]: the open-model load engine on goose.
 //! - [`probe`]: JSON endpoints polled beside the load.
 //! - [`score`]: checks and the 0-100 score.
-//! - [`mod@run`]: one run from preflight to data.json; [`output`] and
-//!   [`progress`] are what it prints and writes; [`workload`] flags a lab
-//!   whose workload was edited.
+//! - [`mod@run`]: one run, in phases: prepare, load with probes, score,
+//!   write, show. [`data`] is what it measured (data.json, one type that
+//!   every reader shares); [`report`] the HTML pages; [`output`] and
+//!   [`progress`] what it prints; [`workload`] flags a lab whose workload
+//!   was edited; [`targets`] says where the services are.
 //! - [`local`]: the local stack that `--local` builds, starts and stops.
 //! - [`solutions`]: `runner solve N` and `unsolve N`; [`demo`]: every
 //!   local case, baseline and solution.
@@ -20,6 +22,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod data;
 pub mod demo;
 pub mod fingerprint;
 pub mod hint;
@@ -35,73 +38,62 @@ pub mod run;
 pub mod scenario;
 pub mod score;
 pub mod solutions;
+pub mod targets;
 pub mod workload;
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, SchemaOf};
+use data::Runs;
 use scenario::Scenarios;
 
 /// Runs one command. Problems are printed to stderr; the exit code says
 /// whether the command succeeded.
 pub fn run(cli: Cli) -> ExitCode {
-    if let Command::Compare(args) = &cli.command {
-        // Needs only the runs, not the scenarios file.
-        return match compare(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let scenarios = match scenario::load(&cli.scenarios) {
-        Ok(scenarios) => scenarios,
-        Err(problems) => {
-            for problem in &problems {
-                eprintln!("error: {problem}");
-            }
-            eprintln!(
-                "{} problem{} in {}",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" },
-                cli.scenarios.display()
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let root = scenarios.root();
     let outcome = match cli.command {
+        // These need only the runs, or nothing, not the scenarios file.
+        command @ (Command::Compare(_) | Command::Schema { .. }) => without_scenarios(command),
+        command => match scenario::load(&cli.scenarios) {
+            Ok(scenarios) => with_scenarios(&scenarios, command),
+            Err(problems) => {
+                for problem in &problems {
+                    eprintln!("error: {problem}");
+                }
+                eprintln!(
+                    "{} problem{} in {}",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    cli.scenarios.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::FAILURE
+    })
+}
+
+/// The commands that read the scenarios file.
+fn with_scenarios(scenarios: &Scenarios, command: Command) -> anyhow::Result<ExitCode> {
+    let root = scenarios.root();
+    match command {
         Command::List => {
-            print!("{}", list(&scenarios));
+            print!("{}", list(scenarios));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { scenario } => check::check(&scenarios, scenario.as_deref()),
+        Command::Check { scenario } => check::check(scenarios, scenario.as_deref()),
         Command::Hint { scenario } => scenarios.named(&scenario).map(|scenario| {
             print!("{}", hint::hint(&root, scenario));
             ExitCode::SUCCESS
         }),
         Command::Leaderboard(args) => {
-            if args.scoring {
-                print!("{}", leaderboard::scoring(&scenarios));
-            } else {
-                let runs = report::runs(&args.reports);
-                print!(
-                    "{}",
-                    leaderboard::render(&leaderboard::board(&scenarios, &runs))
-                );
-                if runs.is_empty() {
-                    eprintln!(
-                        "no runs under {} yet: `runner run <scenario>` writes them",
-                        args.reports.display()
-                    );
-                }
-            }
+            leaderboard(scenarios, &args);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Compare(_) => Ok(ExitCode::SUCCESS),
         Command::Solve(step) => solutions::Solution::find(&root, step.step)
             .and_then(|solution| solution.apply())
             .map(|done| {
@@ -115,20 +107,63 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::SUCCESS
             }),
         Command::Run(args) => {
-            with_ctrl_c(async |controls| run::run(&scenarios, &args, &controls).await)
+            with_ctrl_c(async |controls| run::run(scenarios, &args, &controls).await)
         }
         Command::Stack => runtime().and_then(|runtime| runtime.block_on(stack(&root))),
         Command::WithPostgres { command } => {
             local::with_postgres(&local::LocalConfig::from_env(&root), &command)
         }
         Command::Demo(args) => {
-            with_ctrl_c(async |controls| demo::demo(&scenarios, &args, &controls).await)
+            with_ctrl_c(async |controls| demo::demo(scenarios, &args, &controls).await)
         }
+        command @ (Command::Compare(_) | Command::Schema { .. }) => without_scenarios(command),
+    }
+}
+
+/// The commands that do not read the scenarios file (and so work where it
+/// is broken or missing).
+fn without_scenarios(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Compare(args) => compare(&args)?,
+        Command::Schema { of } => schema(of)?,
+        _ => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `runner leaderboard`: the table, or with `--scoring` how each scenario
+/// is scored.
+fn leaderboard(scenarios: &Scenarios, args: &cli::LeaderboardArgs) {
+    if args.scoring {
+        print!("{}", leaderboard::scoring(scenarios));
+        return;
+    }
+    let runs = Runs::read(&args.reports);
+    for problem in &runs.unreadable {
+        eprintln!("warning: not ranked: {problem}");
+    }
+    print!(
+        "{}",
+        leaderboard::render(&leaderboard::board(scenarios, &runs.list))
+    );
+    if runs.list.is_empty() {
+        eprintln!(
+            "no runs under {} yet: `runner run <scenario>` writes them",
+            args.reports.display()
+        );
+    }
+}
+
+/// `runner schema`: the JSON schema of data.json or of the `--json`
+/// summary, generated from the types.
+fn schema(of: SchemaOf) -> anyhow::Result<()> {
+    let schema = match of {
+        SchemaOf::Data => data::schema(),
+        SchemaOf::Summary => output::Summary::schema(),
     };
-    outcome.unwrap_or_else(|error| {
-        eprintln!("error: {error:#}");
-        ExitCode::FAILURE
-    })
+    let text = serde_json::to_string_pretty(&schema).context("cannot encode the schema")?;
+    println!("{text}");
+    Ok(())
 }
 
 /// Runs `task` on a tokio runtime, with the runner's Ctrl-C handling
@@ -177,38 +212,47 @@ async fn stack(root: &std::path::Path) -> anyhow::Result<ExitCode> {
 /// `runner compare`: deltas on the terminal, and the later run's report
 /// rendered against the earlier one as `compare-<earlier>.html`.
 fn compare(args: &cli::CompareArgs) -> anyhow::Result<()> {
-    let missing = |id: &str| {
-        anyhow::anyhow!(
-            "no run `{id}` under {}; run ids are in the SCORE lines and in reports/index.html",
-            args.reports.display()
-        )
+    let runs = Runs::read(&args.reports);
+    let find = |id: &str| {
+        runs.find(id).ok_or_else(|| {
+            let unreadable = if runs.unreadable.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} runs could not be read: {})", runs.unreadable.len(), runs.unreadable.join("; "))
+            };
+            anyhow::anyhow!(
+                "no run `{id}` under {}; run ids are in the SCORE lines and in \
+                 reports/index.html{unreadable}",
+                args.reports.display()
+            )
+        })
     };
-    let (folder, data) =
-        report::find_run(&args.reports, &args.run).ok_or_else(|| missing(&args.run))?;
+    let data = find(&args.run)?;
     let earlier = match &args.with {
-        Some(id) => {
-            report::find_run(&args.reports, id)
-                .ok_or_else(|| missing(id))?
-                .1
-        }
-        None => report::previous_run(&args.reports, &data).ok_or_else(|| {
+        Some(id) => find(id)?,
+        None => runs.previous(data).ok_or_else(|| {
             anyhow::anyhow!(
                 "`{}` is the first run of its scenario: nothing to compare it with",
                 args.run
             )
         })?,
     };
-    let comparison = report::compare(&data, &earlier);
+    let comparison = report::compare(data, earlier);
     println!("{:<12} {:>22} {:>22}", "", comparison.run_id, args.run);
     for row in &comparison.rows {
         println!(
             "{:<12} {:>12} {:>12}  {}",
-            row.metric, row.before, row.after, row.verdict
+            row.metric,
+            row.before,
+            row.after,
+            row.verdict.as_str()
         );
     }
-    let html = report::render_report(&data, Some(&earlier))?;
-    let path = folder.join(format!("compare-{}.html", comparison.run_id));
-    output::write_atomically(&path, html.as_bytes())?;
+    let html = report::render_report(data, Some(earlier))?;
+    let path = data
+        .folder(&args.reports)
+        .join(format!("compare-{}.html", comparison.run_id));
+    data::write_atomically(&path, html.as_bytes())?;
     eprintln!("comparison: {}", path.display());
     Ok(())
 }

@@ -5,25 +5,28 @@
 
 use std::{
     io::IsTerminal,
+    path::Path,
     process::ExitCode,
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
 
 use anyhow::{Context, bail};
-use tokio_util::sync::CancellationToken;
 
 use crate::{
     check,
-    cli::{RunArgs, Targets},
+    cli::RunArgs,
+    data::{self, RunData, Settings},
     fingerprint, hint,
-    load::{self, Controls, Plan, RequestSpec, arrivals::Arrivals},
+    load::{self, Controls, LoadResult, Plan, RequestSpec, arrivals::Arrivals},
     local::{LocalConfig, Stack},
-    output::{self, RunData, Settings},
-    probe::{self, Fetcher, ProbeRecord},
+    output::{self, Summary},
+    probe::{self, Fetcher, ProbeRecord, Probes},
     progress::Progress,
-    report,
-    scenario::{Scenario, Scenarios, Source},
-    score, workload,
+    report::{self, Written},
+    scenario::{Measure, Scenario, Scenarios, Service, Source},
+    score::{self, Score},
+    targets::Targets,
+    workload,
 };
 
 /// How long preflight waits for a health answer.
@@ -70,7 +73,7 @@ pub async fn run(
 
 /// After a run that missed the pass mark: what to do next, where the
 /// summary went (stderr when stdout carries `--json`).
-fn print_next_step(root: &std::path::Path, scenario: &Scenario, data: &RunData, args: &RunArgs) {
+fn print_next_step(root: &Path, scenario: &Scenario, data: &RunData, args: &RunArgs) {
     if let Some(next) = hint::next_step(root, scenario, data, args.local) {
         if args.json {
             eprintln!("{next}");
@@ -85,8 +88,7 @@ fn print_next_step(root: &std::path::Path, scenario: &Scenario, data: &RunData, 
 fn exit_code(data: &RunData, fail_under: Option<u8>) -> ExitCode {
     if data.interrupted {
         ExitCode::from(INTERRUPTED)
-    } else if fail_under
-        .is_some_and(|floor| !data.workload_edits.is_empty() || data.score.total < u32::from(floor))
+    } else if fail_under.is_some_and(|floor| data.flagged() || data.score.total < u32::from(floor))
     {
         ExitCode::from(BELOW_FAIL_UNDER)
     } else {
@@ -129,21 +131,60 @@ pub async fn on_local_stack(
     finished.map(Some)
 }
 
-/// One run against `targets`: preflight, reset, load and probes, score,
-/// data.json and the reports, and the summary on the terminal.
+/// One run against `targets`, in phases: prepare, load with probes beside
+/// it, score, write data.json and the reports, show the summary.
 async fn execute(
     scenario: &Scenario,
     args: &RunArgs,
     targets: &Targets,
     controls: &Controls,
 ) -> anyhow::Result<RunData> {
+    let prepared = prepare(scenario, args, targets).await?;
+    let measured = measure(scenario, prepared.plan, prepared.fetchers, controls).await?;
+    let data = RunData {
+        version: data::DATA_VERSION,
+        score: score(scenario, &measured.load, &measured.probes),
+        run_id: prepared.run_id,
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        case: scenario.case,
+        started_at: humantime::format_rfc3339_seconds(measured.started_at).to_string(),
+        interrupted: measured.load.interrupted,
+        settings: prepared.settings,
+        fingerprint: fingerprint::fingerprint(scenario, &prepared.workload_edits),
+        workload_edits: prepared.workload_edits,
+        totals: measured.load.totals,
+        probes: measured.probes,
+    };
+    let written = write(&args.reports, &data).await?;
+    show(&data, &written, args);
+    Ok(data)
+}
+
+/// What a run knows before its first request.
+struct Prepared {
+    plan: Plan,
+    /// Where each probe reads, in the scenario's order.
+    fetchers: Vec<Fetcher>,
+    workload_edits: Vec<workload::Edit>,
+    settings: Settings,
+    run_id: String,
+}
+
+/// Checks that the targets answer, reads the lab's workload, resets the
+/// service's state, and plans the load.
+async fn prepare(
+    scenario: &Scenario,
+    args: &RunArgs,
+    targets: &Targets,
+) -> anyhow::Result<Prepared> {
     let base_url = targets.url(scenario.service);
     let fetchers = preflight(scenario, targets).await?;
-    let workload_edits = workload::edits(&base_url, &scenario.expect).await;
-    reset(&base_url).await;
+    let workload_edits = workload::edits(base_url, &scenario.expect).await;
+    reset(base_url).await;
 
     let request = RequestSpec {
-        base_url: base_url.clone(),
+        base_url: base_url.to_owned(),
         method: scenario.method,
         path: scenario.path.clone(),
         body: scenario.body.as_ref().map(serde_json::Value::to_string),
@@ -153,126 +194,123 @@ async fn execute(
         request,
         Arrivals::new(scenario.rate, scenario.duration, scenario.ramp),
     );
-    let run_id = output::run_id(SystemTime::now());
+    let run_id = data::run_id(SystemTime::now());
     if args.goose_report {
         let folder = args.reports.join(&scenario.name).join(&run_id);
         std::fs::create_dir_all(&folder)
             .with_context(|| format!("cannot create the report folder {}", folder.display()))?;
         plan.goose_report = Some(folder.join("goose-report.html"));
     }
-    let workers = plan.workers;
     eprintln!(
-        "{}: {} {}{} at {}/s for {} ({} workers)",
+        "{}: {} {base_url}{} at {}/s for {} ({} workers)",
         scenario.name,
         scenario.method.as_str(),
-        base_url,
         scenario.path,
         scenario.rate,
         humantime::format_duration(scenario.duration),
-        workers
+        plan.workers
     );
-
-    let started_at = SystemTime::now();
-    let probes_stop = CancellationToken::new();
-    let probe_start = Instant::now();
-    let probe_tasks: Vec<_> = scenario
-        .probes
-        .iter()
-        .zip(fetchers)
-        .map(|(probe_config, fetcher)| {
-            tokio::spawn(probe::poll(
-                probe_config.clone(),
-                fetcher,
-                probe_start,
-                probes_stop.clone(),
-            ))
-        })
-        .collect();
-    let mut progress = Progress::new(scenario.duration);
-    let result = load::run(plan, controls.clone(), |collector| progress.tick(collector)).await;
-    progress.finish();
-    probes_stop.cancel();
-    let result = result?;
-    // Probes started before goose's users did; put them on the load's clock.
-    let load_started = result
-        .collector
-        .start()
-        .saturating_duration_since(probe_start);
-    let mut probes: Vec<ProbeRecord> = Vec::new();
-    for task in probe_tasks {
-        let mut record = task.await.context("a probe task failed")?;
-        record.retime(load_started);
-        probes.push(record);
-    }
-
-    let window_start = |last: Option<Duration>| {
-        last.map_or(Duration::ZERO, |last| {
-            scenario.duration.saturating_sub(last)
-        })
-    };
-    let score = score::score(&scenario.checks, |check| {
-        let from = window_start(check.last);
-        match (&check.probe, check.stat) {
-            (Some(name), Some(stat)) => probes
-                .iter()
-                .find(|probe| &probe.name == name)
-                .and_then(|probe| probe.stat(&check.metric, stat, from)),
-            _ => result.collector.metric(&check.metric, from),
-        }
-    });
-
-    let data = RunData {
-        version: output::DATA_VERSION,
-        run_id,
-        scenario: scenario.name.clone(),
-        description: scenario.description.clone(),
-        case: scenario.case,
-        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
-        interrupted: result.interrupted,
-        settings: settings(scenario, &base_url, workers),
-        fingerprint: fingerprint::fingerprint(scenario, &workload_edits),
+    Ok(Prepared {
+        settings: settings(scenario, base_url, plan.workers),
+        plan,
+        fetchers,
         workload_edits,
-        totals: result.totals,
+        run_id,
+    })
+}
+
+/// What the load and the probes measured.
+struct Measured {
+    load: LoadResult,
+    probes: Vec<ProbeRecord>,
+    started_at: SystemTime,
+}
+
+/// Runs the load with the progress line, the probes polling beside it.
+/// The probes stop with the load, also when it fails.
+async fn measure(
+    scenario: &Scenario,
+    plan: Plan,
+    fetchers: Vec<Fetcher>,
+    controls: &Controls,
+) -> anyhow::Result<Measured> {
+    let started_at = SystemTime::now();
+    let probes = Probes::start(&scenario.probes, fetchers);
+    let mut progress = Progress::new(scenario.duration);
+    let load = load::run(plan, controls.clone(), |collector| progress.tick(collector)).await;
+    progress.finish();
+    let load = load?;
+    let probes = probes.finish(load.collector.start()).await?;
+    Ok(Measured {
+        load,
         probes,
-        score,
-    };
-    let folder = output::write(&args.reports, &data)?;
-    let value = serde_json::to_value(&data).context("cannot encode the run")?;
-    let report = report::write_report(&args.reports, &folder, &value)?;
-    let index = report::write_index(&args.reports)?;
-    let flagged = if data.workload_edits.is_empty() {
-        String::new()
-    } else {
+        started_at,
+    })
+}
+
+/// Each check's value: a request metric from the load, or a probe's stat,
+/// over the whole run or its last part.
+fn score(scenario: &Scenario, load: &LoadResult, probes: &[ProbeRecord]) -> Score {
+    score::score(&scenario.checks, |check| {
+        let from = check.last.map_or(Duration::ZERO, |last| {
+            scenario.duration.saturating_sub(last)
+        });
+        match &check.measure {
+            Measure::Request(metric) => load.collector.metric(*metric, from),
+            Measure::Probe { probe, field, stat } => probes
+                .iter()
+                .find(|record| &record.name == probe)?
+                .stat(field, *stat, from),
+        }
+    })
+}
+
+/// data.json, report.html and the runs index, written on a blocking thread
+/// (they take a file lock and read every earlier run).
+async fn write(reports: &Path, data: &RunData) -> anyhow::Result<Written> {
+    let (reports, data) = (reports.to_owned(), data.clone());
+    tokio::task::spawn_blocking(move || report::write_run(&reports, &data))
+        .await
+        .context("the task writing the reports failed")?
+}
+
+/// The checks and the SCORE line (or the `--json` summary), where the
+/// files are, and the report in the browser.
+fn show(data: &RunData, written: &Written, args: &RunArgs) {
+    let flagged = if data.flagged() {
         workload::explain(&data.workload_edits)
+    } else {
+        String::new()
     };
     let summary = format!(
         "{}{flagged}{}",
         output::checks(&data.score),
-        output::score_line(&data)
+        output::score_line(data)
     );
     if args.json {
         eprintln!("{summary}");
-        println!("{}", output::json_summary(&data, &folder, &report));
+        match serde_json::to_string(&Summary::new(data, written.report.clone())) {
+            Ok(json) => println!("{json}"),
+            Err(error) => eprintln!("error: cannot encode the JSON summary: {error}"),
+        }
     } else {
         println!("{summary}");
     }
-    eprintln!("report: {}", report.display());
-    eprintln!("all runs: {}", index.display());
+    eprintln!("report: {}", written.report.display());
+    eprintln!("all runs: {}", written.index.display());
     let open = !args.no_open && !args.json && std::io::stdout().is_terminal();
-    if open && let Err(error) = opener::open(&report) {
+    if open && let Err(error) = opener::open(&written.report) {
         eprintln!(
             "could not open the report in a browser ({error}); open {} yourself",
-            report.display()
+            written.report.display()
         );
     }
-
-    Ok(data)
 }
 
 fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
     Settings {
         url: format!("{base_url}{}", scenario.path),
-        method: scenario.method.as_str().to_owned(),
+        method: scenario.method,
         body: scenario.body.clone(),
         rate: scenario.rate,
         duration_s: scenario.duration.as_secs_f64(),
@@ -287,54 +325,60 @@ fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
 /// target is a clear error in two seconds, not a report full of connection
 /// errors. Returns where each probe reads, in the scenario's order.
 async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<Vec<Fetcher>> {
+    let client = reqwest::Client::new();
     let mut services = vec![scenario.service];
-    let mut kubernetes = None;
     for probe in &scenario.probes {
-        match probe.source() {
-            Some(Source::Service { service, .. }) if !services.contains(&service) => {
-                services.push(service);
-            }
-            Some(Source::Kubernetes(_)) if kubernetes.is_none() => {
-                kubernetes = Some(probe::kubernetes::connect().await?);
-            }
-            _ => {}
+        if let Source::Service { service, .. } = probe.source
+            && !services.contains(&service)
+        {
+            services.push(service);
         }
     }
-    let client = reqwest::Client::new();
     for service in services {
-        let url = format!("{}/healthz", targets.url(service));
-        let answer = client.get(&url).timeout(PREFLIGHT_WITHIN).send().await;
-        let problem = match answer {
-            Ok(response) if response.status().is_success() => continue,
-            Ok(response) => format!("it answered {}", response.status()),
-            Err(error) if error.is_timeout() => format!("no answer within {PREFLIGHT_WITHIN:?}"),
-            Err(error) if error.is_connect() => "nothing is listening there".to_owned(),
-            Err(error) => error.to_string(),
-        };
-        bail!(
-            "the {service} is not reachable at {url}: {problem}.\n\
-             Start the lab first (`make up` for the cluster), or point the runner at it \
-             with --target {service}=URL.",
-            service = service.as_str()
-        );
+        healthy(&client, service, targets).await?;
     }
-    scenario
-        .probes
-        .iter()
-        .map(|probe| match (probe.source(), &kubernetes) {
-            (Some(Source::Service { service, path }), _) => Ok(Fetcher::Http {
+    let mut kubernetes = None;
+    let mut fetchers = Vec::new();
+    for probe in &scenario.probes {
+        fetchers.push(match &probe.source {
+            Source::Service { service, path } => Fetcher::Http {
                 client: client.clone(),
-                url: format!("{}{path}", targets.url(service)),
-            }),
-            (Some(Source::Kubernetes(object)), Some(kube)) => Ok(Fetcher::Kubernetes(Box::new(
-                probe::kubernetes::Object::new(kube, object),
-            ))),
-            _ => Err(anyhow::anyhow!(
-                "probe `{}` names no source; `runner check` says what is wrong",
-                probe.name
-            )),
-        })
-        .collect()
+                url: format!("{}{path}", targets.url(*service)),
+            },
+            Source::Kubernetes(object) => {
+                let kube = match &kubernetes {
+                    Some(kube) => kube,
+                    None => kubernetes.insert(probe::kubernetes::connect().await?),
+                };
+                Fetcher::Kubernetes(Box::new(probe::kubernetes::Object::new(kube, object)))
+            }
+        });
+    }
+    Ok(fetchers)
+}
+
+/// The service answers its `/healthz` within [`PREFLIGHT_WITHIN`], or an
+/// error that says how to start it.
+async fn healthy(
+    client: &reqwest::Client,
+    service: Service,
+    targets: &Targets,
+) -> anyhow::Result<()> {
+    let url = format!("{}/healthz", targets.url(service));
+    let answer = client.get(&url).timeout(PREFLIGHT_WITHIN).send().await;
+    let problem = match answer {
+        Ok(response) if response.status().is_success() => return Ok(()),
+        Ok(response) => format!("it answered {}", response.status()),
+        Err(error) if error.is_timeout() => format!("no answer within {PREFLIGHT_WITHIN:?}"),
+        Err(error) if error.is_connect() => "nothing is listening there".to_owned(),
+        Err(error) => error.to_string(),
+    };
+    bail!(
+        "the {service} is not reachable at {url}: {problem}.\n\
+         Start the lab first (`make up` for the cluster), or point the runner at it \
+         with --target {service}=URL.",
+        service = service.as_str()
+    )
 }
 
 /// Puts the service's state back to its seed values, so runs compare. A

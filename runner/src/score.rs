@@ -6,21 +6,26 @@
 //! A check whose metric has no data (no request finished, a probe that
 //! never answered) earns nothing: a run that measured nothing cannot pass.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use crate::scenario::Check;
+use crate::scenario::{Check, Measure};
 
 /// A run at or above this score passes its case: ✓ on the report, no next
 /// step printed. The solutions score 100; the baselines stay under 35.
 pub const PASS_MARK: u32 = 90;
 
 /// One scored check.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CheckResult {
+    /// What was measured.
+    pub measure: Measure,
     /// What was measured, as the terminal shows it: `p95_ms`,
-    /// `depstats.waiting (max)`, `p95_ms (last 60s)`.
+    /// `depstats.waiting (max)`, `p95_ms (last 1m)`.
     pub label: String,
-    /// The measured value; null when there was no data.
+    /// The measured value; null when there was no data, and the check
+    /// earns nothing.
     pub value: Option<f64>,
     pub target: f64,
     pub zero: f64,
@@ -31,10 +36,12 @@ pub struct CheckResult {
 }
 
 /// A run's score.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Score {
     pub checks: Vec<CheckResult>,
     /// 0 to 100.
+    #[schemars(range(max = 100))]
     pub total: u32,
 }
 
@@ -64,7 +71,8 @@ pub fn score(checks: &[Check], mut measure: impl FnMut(&Check) -> Option<f64>) -
             let value = measure(check);
             let share = value.map_or(0.0, |value| share(value, check.target, check.zero));
             CheckResult {
-                label: label(check),
+                measure: check.measure.clone(),
+                label: check.label(),
                 value,
                 target: check.target,
                 zero: check.zero,
@@ -87,28 +95,14 @@ pub fn score(checks: &[Check], mut measure: impl FnMut(&Check) -> Option<f64>) -
     }
 }
 
-/// How a check is named on the terminal, the report and LEADERBOARD.md.
-pub fn label(check: &Check) -> String {
-    let mut label = match (&check.probe, check.stat) {
-        (Some(probe), Some(stat)) => format!("{probe}.{} ({})", check.metric, stat.as_str()),
-        (Some(probe), None) => format!("{probe}.{}", check.metric),
-        (None, _) => check.metric.clone(),
-    };
-    if let Some(last) = check.last {
-        label.push_str(&format!(" (last {})", humantime::format_duration(last)));
-    }
-    label
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::RequestMetric;
 
-    fn check(metric: &str, target: f64, zero: f64, weight: f64) -> Check {
+    fn check(metric: RequestMetric, target: f64, zero: f64, weight: f64) -> Check {
         Check {
-            probe: None,
-            metric: metric.into(),
-            stat: None,
+            measure: Measure::Request(metric),
             target,
             zero,
             weight,
@@ -154,11 +148,11 @@ mod tests {
     #[test]
     fn the_total_is_the_earned_share_of_all_weights() {
         let checks = [
-            check("p95_ms", 100.0, 1000.0, 30.0),
-            check("goodput", 0.99, 0.5, 70.0),
+            check(RequestMetric::P95Ms, 100.0, 1000.0, 30.0),
+            check(RequestMetric::Goodput, 0.99, 0.5, 70.0),
         ];
-        let score = score(&checks, |check| match check.metric.as_str() {
-            "p95_ms" => Some(550.0),
+        let score = score(&checks, |check| match check.measure {
+            Measure::Request(RequestMetric::P95Ms) => Some(550.0),
             _ => Some(0.99),
         });
         assert_eq!(score.total, 85);
@@ -169,7 +163,7 @@ mod tests {
 
     #[test]
     fn a_check_without_data_earns_nothing() {
-        let checks = [check("p95_ms", 100.0, 1000.0, 1.0)];
+        let checks = [check(RequestMetric::P95Ms, 100.0, 1000.0, 1.0)];
         let score = score(&checks, |_| None);
         assert_eq!(score.total, 0);
         assert_eq!(score.checks[0].value, None);

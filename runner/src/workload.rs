@@ -10,17 +10,20 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// How long the workload answer may take.
 const ASK_WITHIN: Duration = Duration::from_secs(2);
 
 /// One expected value that the lab does not have.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Edit {
     /// A dotted path into `/debug/workload`, as in the scenario.
     pub key: String,
+    /// The scenario's value.
     pub expected: Value,
     /// What the lab reported; `null` when it reported nothing there.
     pub actual: Value,

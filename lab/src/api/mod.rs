@@ -14,12 +14,16 @@
 //!
 //! There is no server-wide request timeout layer on purpose: each case owns
 //! its time budget, and that is lesson 1.
+//!
+//! What handlers share is in [`state`]: the cases and this router both use
+//! it, and the cases never import the router.
 
 pub mod db;
 pub mod dep_client;
 pub mod error;
+pub mod state;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use axum::{
     Json, Router,
@@ -29,47 +33,14 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use crate::{
-    cases,
-    cli::{ApiArgs, ApiKnobs, ApiWorkload},
-    server,
-};
-use db::{Db, DbStats};
-use dep_client::{DepClient, DepStats};
+use crate::{cases, cli::ApiArgs, server};
+use db::DbStats;
+use dep_client::DepStats;
 use error::ApiError;
-
-/// How long start-up keeps retrying an unreachable PostgreSQL before it
-/// gives up (hard-coded: long enough for a database pod to start, short
-/// enough that a wrong DATABASE_URL is reported within the minute).
-const MIGRATE_RETRY_FOR: Duration = Duration::from_secs(30);
+pub use state::AppState;
 
 /// How long `/readyz` waits for PostgreSQL before it says not ready.
 const READY_WITHIN: Duration = Duration::from_secs(1);
-
-/// What every handler can reach. Cloned per request (all fields are cheap
-/// handles), so handlers take `State<AppState>`.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub dep: DepClient,
-    pub knobs: Arc<ApiKnobs>,
-    pub workload: Arc<ApiWorkload>,
-}
-
-impl AppState {
-    /// Connects to PostgreSQL (migrating it) and prepares the dep client.
-    pub async fn connect(args: &ApiArgs) -> anyhow::Result<Self> {
-        let db = Db::connect(&args.database_url, &args.knobs)?;
-        db.migrate(MIGRATE_RETRY_FOR).await?;
-        let dep = DepClient::new(&args.dep_url, args.knobs.dep_max_connections)?;
-        Ok(Self {
-            db,
-            dep,
-            knobs: Arc::new(args.knobs.clone()),
-            workload: Arc::new(args.workload.clone()),
-        })
-    }
-}
 
 /// Runs the api role until `shutdown` completes.
 pub async fn run(

@@ -11,7 +11,7 @@ use axum::{Json, extract::State};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::api::{AppState, error::ApiError};
+use crate::api::{error::ApiError, state::AppState};
 
 #[derive(Debug, Serialize)]
 pub struct Crunched {

@@ -7,7 +7,10 @@
 //! Watch `GET /stats` during a run: busy workers and queue depth per pool,
 //! and the completion latency of fast and slow jobs.
 
-use crate::worker::pool::{JobClass, Pool, PoolContext};
+use crate::worker::{
+    job::JobClass,
+    pool::{Pool, PoolContext},
+};
 
 /// The worker's pools.
 #[derive(Debug)]

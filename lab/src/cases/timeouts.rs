@@ -9,7 +9,7 @@
 use axum::{Json, extract::State};
 use serde::Serialize;
 
-use crate::api::{AppState, dep_client::DepAnswer, error::ApiError};
+use crate::api::{dep_client::DepAnswer, error::ApiError, state::AppState};
 
 /// What the endpoint answers.
 #[derive(Debug, Serialize)]

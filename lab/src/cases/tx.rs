@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Acquire, PgConnection};
 
 use crate::{
-    api::{AppState, error::ApiError},
+    api::{error::ApiError, state::AppState},
     server::JsonBody,
 };
 

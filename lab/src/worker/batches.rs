@@ -20,7 +20,7 @@ use std::{
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::pool::JobClass;
+use super::job::JobClass;
 
 /// A std Mutex, not a tokio one: nothing awaits while it is held, and every
 /// critical section is a few map operations.

@@ -13,6 +13,7 @@
 //! a restart forgets batches and queued jobs.
 
 pub mod batches;
+pub mod job;
 pub mod pool;
 
 use std::{
@@ -37,7 +38,8 @@ use crate::{
     server::{self, JsonBody},
 };
 use batches::{BatchStatus, Batches, ClassTotals};
-use pool::{Job, JobClass, PoolContext, PoolStats};
+use job::{Job, JobClass};
+use pool::{PoolContext, PoolStats};
 
 /// Runs the worker role until `shutdown` completes.
 pub async fn run(

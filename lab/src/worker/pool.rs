@@ -6,33 +6,15 @@
 //! A job simulates I/O-bound work (a call to a slow service, a file
 //! conversion): it holds its worker for its duration without using CPU.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU32, Ordering},
-    },
-    time::{Duration, Instant},
+use std::sync::{
+    Arc,
+    atomic::{AtomicU32, Ordering},
 };
 
 use serde::Serialize;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::batches::Batches;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobClass {
-    Fast,
-    Slow,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Job {
-    pub batch_id: u64,
-    pub class: JobClass,
-    pub work: Duration,
-    /// When the job was queued: its latency is measured from here.
-    pub queued_at: Instant,
-}
+use super::{batches::Batches, job::Job};
 
 /// What every pool needs from the worker role.
 #[derive(Debug, Clone)]

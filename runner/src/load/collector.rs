@@ -18,7 +18,10 @@ use std::{
 };
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::RequestMetric;
 
 /// Latencies are recorded in microseconds, up to this: ten minutes.
 const MAX_LATENCY_US: u64 = 600_000_000;
@@ -38,7 +41,9 @@ impl Outcome {
 }
 
 /// Why a request got no answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The request cap ran out.
@@ -49,6 +54,18 @@ pub enum ErrorKind {
     Body,
     /// Anything else the HTTP client reported.
     Other,
+}
+
+impl ErrorKind {
+    /// As data.json writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Connect => "connect",
+            Self::Body => "body",
+            Self::Other => "other",
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -123,13 +140,18 @@ struct Second {
 }
 
 /// One second of the timeline, as reported.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SecondSummary {
     /// Seconds from the start of the run.
     pub second: u64,
+    /// Released in this second.
     pub intended: u64,
+    /// Sent in this second.
     pub sent: u64,
+    /// Finished in this second, 2xx.
     pub succeeded: u64,
+    /// Finished in this second, not 2xx.
     pub failed: u64,
     pub not_sent: u64,
     pub in_flight_max: u64,
@@ -141,7 +163,8 @@ pub struct SecondSummary {
 }
 
 /// Latency percentiles in milliseconds; null when nothing was measured.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Percentiles {
     pub p50_ms: Option<f64>,
     pub p90_ms: Option<f64>,
@@ -152,13 +175,18 @@ pub struct Percentiles {
 }
 
 /// The run's totals and timeline.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Totals {
+    /// Requests the schedule released.
     pub intended: u64,
     pub sent: u64,
+    /// Released but never sent: the generator fell behind or the run was
+    /// interrupted.
     pub not_sent: u64,
-    /// Requests sent but never finished (the run was interrupted).
+    /// Sent but still in flight when the run stopped waiting.
     pub unfinished: u64,
+    /// Answered 2xx, body read to the end.
     pub succeeded: u64,
     pub failed: u64,
     pub statuses: BTreeMap<u16, u64>,
@@ -168,6 +196,32 @@ pub struct Totals {
     /// The corrected latency distribution: (percentile, ms) pairs.
     pub distribution: Vec<(f64, f64)>,
     pub seconds: Vec<SecondSummary>,
+}
+
+impl Totals {
+    /// Failed / finished; `None` when nothing finished.
+    pub fn error_rate(&self) -> Option<f64> {
+        error_rate(self.failed, self.succeeded)
+    }
+
+    /// Succeeded / intended; `None` when nothing was intended.
+    pub fn goodput(&self) -> Option<f64> {
+        goodput(self.succeeded, self.intended)
+    }
+}
+
+/// The error rate: failed / finished.
+fn error_rate(failed: u64, succeeded: u64) -> Option<f64> {
+    ratio(failed, failed + succeeded)
+}
+
+/// Goodput: requests that succeeded / requests the schedule intended.
+fn goodput(succeeded: u64, intended: u64) -> Option<f64> {
+    ratio(succeeded, intended)
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 /// What the progress line shows.
@@ -297,10 +351,10 @@ impl Collector {
         inner.in_flight == 0 && inner.sent + inner.not_sent >= intended
     }
 
-    /// A request metric (see `scenario::REQUEST_METRICS`) over the run from
-    /// `from` on: latency by intended time, outcomes by completion time.
-    /// `None` when there is nothing to measure.
-    pub fn metric(&self, name: &str, from: Duration) -> Option<f64> {
+    /// A request metric over the run from `from` on: latency by intended
+    /// time, outcomes by completion time. `None` when there is nothing to
+    /// measure.
+    pub fn metric(&self, metric: RequestMetric, from: Duration) -> Option<f64> {
         let inner = self.lock();
         let first = usize::try_from(from.as_secs()).unwrap_or(usize::MAX);
         let window = inner.seconds.get(first..).unwrap_or_default();
@@ -316,19 +370,14 @@ impl Collector {
             &merged
         };
         let sum = |field: fn(&Second) -> u64| -> u64 { window.iter().map(field).sum() };
-        let ratio = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
-        match name {
-            "p50_ms" => quantile(latency, 0.50),
-            "p95_ms" => quantile(latency, 0.95),
-            "p99_ms" => quantile(latency, 0.99),
-            "max_ms" => (!latency.is_empty()).then(|| ms(latency.max())),
-            "error_rate" => {
-                let failed = sum(|s| s.failed);
-                ratio(failed, failed + sum(|s| s.succeeded))
-            }
-            "goodput" => ratio(sum(|s| s.succeeded), sum(|s| s.intended)),
-            "not_sent" => Some(sum(|s| s.not_sent) as f64),
-            _ => None,
+        match metric {
+            RequestMetric::P50Ms => quantile(latency, 0.50),
+            RequestMetric::P95Ms => quantile(latency, 0.95),
+            RequestMetric::P99Ms => quantile(latency, 0.99),
+            RequestMetric::MaxMs => (!latency.is_empty()).then(|| ms(latency.max())),
+            RequestMetric::ErrorRate => error_rate(sum(|s| s.failed), sum(|s| s.succeeded)),
+            RequestMetric::Goodput => goodput(sum(|s| s.succeeded), sum(|s| s.intended)),
+            RequestMetric::NotSent => Some(sum(|s| s.not_sent) as f64),
         }
     }
 
@@ -460,20 +509,20 @@ mod tests {
                 Outcome::Status(status),
             );
         }
-        let whole = |name| collector.metric(name, Duration::ZERO).unwrap_or(f64::NAN);
-        let tail = |name| {
+        let whole = |metric| collector.metric(metric, Duration::ZERO).unwrap_or(f64::NAN);
+        let tail = |metric| {
             collector
-                .metric(name, Duration::from_secs(1))
+                .metric(metric, Duration::from_secs(1))
                 .unwrap_or(f64::NAN)
         };
-        assert!(whole("max_ms") >= 899.0);
-        assert!(tail("max_ms") <= 21.0);
-        assert!((whole("error_rate") - 1.0 / 3.0).abs() < 1e-9);
-        assert_eq!(tail("error_rate"), 0.0);
-        assert!((whole("goodput") - 2.0 / 3.0).abs() < 1e-9);
-        assert_eq!(tail("goodput"), 1.0);
+        assert!(whole(RequestMetric::MaxMs) >= 899.0);
+        assert!(tail(RequestMetric::MaxMs) <= 21.0);
+        assert!((whole(RequestMetric::ErrorRate) - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(tail(RequestMetric::ErrorRate), 0.0);
+        assert!((whole(RequestMetric::Goodput) - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(tail(RequestMetric::Goodput), 1.0);
         assert_eq!(
-            collector.metric("p95_ms", Duration::from_secs(10)),
+            collector.metric(RequestMetric::P95Ms, Duration::from_secs(10)),
             None,
             "no data"
         );

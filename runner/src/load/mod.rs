@@ -34,7 +34,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use async_channel::{Receiver, TrySendError};
+use async_channel::{Receiver, Sender, TrySendError};
 use goose::{
     client::GooseClientBuilder, config::GooseConfiguration, goose::GooseResponse, prelude::*,
 };
@@ -129,42 +129,11 @@ pub async fn run(
 ) -> anyhow::Result<LoadResult> {
     silence_goose_log();
     let _stdout = StdoutToStderr::begin();
-    let Plan {
-        request,
-        arrivals,
-        workers: users,
-        goose_report,
-    } = plan;
-    // A short queue: a released ticket waits at most a moment for a worker
-    // (that wait counts in its latency); beyond it the generator is behind.
-    let (tickets, queue) = async_channel::bounded::<Ticket>(users.clamp(16, 1024));
-    let url = reqwest::Url::parse(&request.base_url)
-        .and_then(|base| base.join(&request.path))
-        .with_context(|| format!("`{}{}` is not a URL", request.base_url, request.path))?;
-    let workers = Arc::new(Workers {
-        queue,
-        url,
-        request,
-        collector: OnceLock::new(),
-        ready: AtomicUsize::new(0),
-        done: CancellationToken::new(),
-    });
-    let attack = build_attack(&workers, users, goose_report)?;
+    let users = plan.workers;
+    let (tickets, workers) = Workers::new(plan.request, users)?;
+    let attack = build_attack(&workers, users, plan.goose_report)?;
     let mut goose = tokio::spawn(attack.execute());
-
-    // Wait for every worker before the first release, so start-up is not
-    // mistaken for overload.
-    let ready_by = Instant::now() + USERS_READY_WITHIN;
-    while workers.ready.load(Ordering::Relaxed) < users {
-        if goose.is_finished() || Instant::now() > ready_by {
-            goose::trigger_killswitch("the runner gave up waiting for users");
-            bail!("goose did not start its {users} users within {USERS_READY_WITHIN:?}");
-        }
-        if controls.stop_sending.is_cancelled() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_users(&workers, users, &goose, &controls).await?;
 
     // The collector's clock starts at the first release.
     let collector = Arc::clone(
@@ -174,7 +143,7 @@ pub async fn run(
     );
     let mut tick = tokio::time::interval(TICK);
     {
-        let dispatch = dispatch(arrivals, tickets, &collector, &controls.stop_sending);
+        let dispatch = dispatch(plan.arrivals, tickets, &collector, &controls.stop_sending);
         tokio::pin!(dispatch);
         loop {
             tokio::select! {
@@ -191,31 +160,9 @@ pub async fn run(
             collector.not_sent(ticket.intended);
         }
     }
-
-    // Tickets still queued are taken at once and requests in flight finish
-    // within the cap; wait for them, unless told to stop waiting.
-    let drained_by = Instant::now() + workers.request.cap + Duration::from_secs(1);
-    while !collector.settled()
-        && Instant::now() < drained_by
-        && !controls.stop_waiting.is_cancelled()
-    {
-        tokio::select! {
-            _ = tick.tick() => on_tick(&collector),
-            () = controls.stop_waiting.cancelled() => {}
-        }
-    }
-    on_tick(&collector);
-
+    settle(&collector, workers.request.cap, &controls, &mut tick, &mut on_tick).await;
     workers.done.cancel();
-    goose::trigger_killswitch("the runner's schedule is done");
-    match tokio::time::timeout(Duration::from_secs(5), &mut goose).await {
-        Ok(Ok(Ok(_metrics))) => {}
-        Ok(Ok(Err(error))) => {
-            eprintln!("warning: goose reported an error at the end of the run: {error}")
-        }
-        Ok(Err(error)) => eprintln!("warning: the goose task failed: {error}"),
-        Err(_) => goose.abort(),
-    }
+    stop_goose(&mut goose).await;
     Ok(LoadResult {
         totals: collector.totals(),
         collector,
@@ -224,10 +171,67 @@ pub async fn run(
     })
 }
 
+/// Waits for every worker before the first release, so start-up is not
+/// mistaken for overload.
+async fn wait_for_users(
+    workers: &Workers,
+    users: usize,
+    goose: &tokio::task::JoinHandle<Result<GooseMetrics, GooseError>>,
+    controls: &Controls,
+) -> anyhow::Result<()> {
+    let ready_by = Instant::now() + USERS_READY_WITHIN;
+    while workers.ready.load(Ordering::Relaxed) < users {
+        if goose.is_finished() || Instant::now() > ready_by {
+            goose::trigger_killswitch("the runner gave up waiting for users");
+            bail!("goose did not start its {users} users within {USERS_READY_WITHIN:?}");
+        }
+        if controls.stop_sending.is_cancelled() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+/// Tickets still queued are taken at once and requests in flight finish
+/// within the cap; waits for them, unless told to stop waiting.
+async fn settle(
+    collector: &Collector,
+    cap: Duration,
+    controls: &Controls,
+    tick: &mut tokio::time::Interval,
+    on_tick: &mut impl FnMut(&Collector),
+) {
+    let drained_by = Instant::now() + cap + Duration::from_secs(1);
+    while !collector.settled()
+        && Instant::now() < drained_by
+        && !controls.stop_waiting.is_cancelled()
+    {
+        tokio::select! {
+            _ = tick.tick() => on_tick(collector),
+            () = controls.stop_waiting.cancelled() => {}
+        }
+    }
+    on_tick(collector);
+}
+
+/// Stops goose's users and waits a moment for goose to wind down.
+async fn stop_goose(goose: &mut tokio::task::JoinHandle<Result<GooseMetrics, GooseError>>) {
+    goose::trigger_killswitch("the runner's schedule is done");
+    match tokio::time::timeout(Duration::from_secs(5), &mut *goose).await {
+        Ok(Ok(Ok(_metrics))) => {}
+        Ok(Ok(Err(error))) => {
+            eprintln!("warning: goose reported an error at the end of the run: {error}")
+        }
+        Ok(Err(error)) => eprintln!("warning: the goose task failed: {error}"),
+        Err(_) => goose.abort(),
+    }
+}
+
 /// Releases one ticket per arrival, on time; counts what cannot be queued.
 async fn dispatch(
     arrivals: Arrivals,
-    tickets: async_channel::Sender<Ticket>,
+    tickets: Sender<Ticket>,
     collector: &Collector,
     stop: &CancellationToken,
 ) {
@@ -256,12 +260,41 @@ struct Workers {
     request: RequestSpec,
     /// `base_url` + `path`, parsed once rather than per request.
     url: reqwest::Url,
+    method: GooseMethod,
     /// Set when the first ticket is released; a worker only ever sees a
     /// ticket after that.
     collector: OnceLock<Arc<Collector>>,
     ready: AtomicUsize,
     /// Cancelled when the run is over: idle workers stop waiting.
     done: CancellationToken,
+}
+
+impl Workers {
+    /// The workers' shared state, and the sender the dispatcher releases
+    /// tickets into.
+    fn new(request: RequestSpec, users: usize) -> anyhow::Result<(Sender<Ticket>, Arc<Self>)> {
+        // A short queue: a released ticket waits at most a moment for a
+        // worker (that wait counts in its latency); beyond it the generator
+        // is behind.
+        let (tickets, queue) = async_channel::bounded::<Ticket>(users.clamp(16, 1024));
+        let url = reqwest::Url::parse(&request.base_url)
+            .and_then(|base| base.join(&request.path))
+            .with_context(|| format!("`{}{}` is not a URL", request.base_url, request.path))?;
+        // goose files each request under a method of its own; it is derived
+        // from the HTTP one, so the two cannot disagree.
+        let method = goose::goose::goose_method_from_method(request.method.http())
+            .map_err(|error| anyhow::anyhow!("goose cannot send {:?}: {error:?}", request.method))?;
+        let workers = Self {
+            queue,
+            url,
+            method,
+            request,
+            collector: OnceLock::new(),
+            ready: AtomicUsize::new(0),
+            done: CancellationToken::new(),
+        };
+        Ok((tickets, Arc::new(workers)))
+    }
 }
 
 /// How long a worker with no tickets left idles before goose, which runs
@@ -290,12 +323,6 @@ impl Workers {
     /// Sends the request and reads the whole body: the latency a user feels
     /// ends with the last byte, not with the headers.
     async fn send(&self, user: &mut GooseUser) -> Outcome {
-        let method = match self.request.method {
-            Method::Get => GooseMethod::Get,
-            Method::Post => GooseMethod::Post,
-            Method::Put => GooseMethod::Put,
-            Method::Delete => GooseMethod::Delete,
-        };
         let mut builder = user
             .client
             .request(self.request.method.http(), self.url.clone())
@@ -306,7 +333,7 @@ impl Workers {
                 .body(body.clone());
         }
         let request = GooseRequest::builder()
-            .method(method)
+            .method(self.method)
             .path(self.request.path.as_str())
             .set_request_builder(builder)
             .build();

@@ -5,7 +5,7 @@
 //!    case file rebuilds in a second or two).
 //! 2. [`postgres`]: a private PostgreSQL on a free port, or the one named
 //!    by `DATABASE_URL`.
-//! 3. [`services`]: `lab dep`, `lab api` and `lab worker` on free loopback
+//! 3. [`role`]: `lab dep`, `lab api` and `lab worker` on free loopback
 //!    ports, each waited for until it answers its readiness check.
 //!
 //! [`Stack::stop`] takes it all down: the roles with SIGTERM, then
@@ -16,7 +16,7 @@
 
 pub mod build;
 pub mod postgres;
-pub mod services;
+pub mod role;
 
 use std::{
     fs::{self, File, TryLockError},
@@ -28,9 +28,9 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::cli::Targets;
+use crate::targets::Targets;
 use postgres::Postgres;
-use services::Service;
+use role::Role;
 
 /// How long the roles have to become ready. The api migrates its schema
 /// before it listens, and retries PostgreSQL for up to 30 s.
@@ -75,7 +75,7 @@ impl LocalConfig {
 pub struct Stack {
     targets: Targets,
     /// The roles, in the order they are stopped: load-bearing ones first.
-    services: Vec<Service>,
+    roles: Vec<Role>,
     postgres: Option<Postgres>,
     /// Held for the stack's life; see [`lock`].
     _lock: File,
@@ -98,8 +98,8 @@ impl Stack {
         fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
         let [postgres_port, dep_port, api_port, worker_port] = free_ports()?;
 
-        let mut dep = Service::spawn(&lab, "dep", dep_port, &drain(), &logs)?;
-        let mut worker = Service::spawn(&lab, "worker", worker_port, &drain(), &logs)?;
+        let mut dep = Role::spawn(&lab, "dep", dep_port, &drain(), &logs)?;
+        let mut worker = Role::spawn(&lab, "worker", worker_port, &drain(), &logs)?;
         let (postgres, database_url) = match &config.database_url {
             Some(url) => (None, url.clone()),
             None => {
@@ -119,7 +119,7 @@ impl Stack {
             dep.url.clone(),
         ];
         api_args.extend(drain());
-        let mut api = Service::spawn(&lab, "api", api_port, &api_args, &logs)?;
+        let mut api = Role::spawn(&lab, "api", api_port, &api_args, &logs)?;
 
         let deadline = Instant::now() + READY_WITHIN;
         tokio::try_join!(
@@ -146,7 +146,7 @@ impl Stack {
         );
         Ok(Self {
             targets,
-            services: vec![api, worker, dep],
+            roles: vec![api, worker, dep],
             postgres,
             _lock: lock,
         })
@@ -159,8 +159,8 @@ impl Stack {
     /// Stops the roles (SIGTERM, a short drain), then PostgreSQL.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let mut stopping = tokio::task::JoinSet::new();
-        for service in self.services.drain(..) {
-            stopping.spawn(service.stop(STOP_GRACE));
+        for role in self.roles.drain(..) {
+            stopping.spawn(role.stop(STOP_GRACE));
         }
         stopping.join_all().await;
         match self.postgres.take() {

@@ -8,8 +8,11 @@ pub mod kubernetes;
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use anyhow::Context;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::scenario::{Probe, Stat};
@@ -52,16 +55,18 @@ impl Fetcher {
 const POLL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One field of one probe over the run.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Series {
     pub probe: String,
     pub field: String,
-    /// (seconds from the start of the run, value)
+    /// [seconds from the start of the run, value]; a failed poll is a gap.
     pub points: Vec<(f64, f64)>,
 }
 
 /// All of one probe's series, and how many polls failed.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProbeRecord {
     pub name: String,
     pub url: String,
@@ -83,9 +88,14 @@ impl ProbeRecord {
         }
     }
 
+    /// The series of `field`, if the probe records it.
+    pub fn series(&self, field: &str) -> Option<&Series> {
+        self.series.iter().find(|series| series.field == field)
+    }
+
     /// `stat` of `field` over the points from `from` on; `None` without data.
     pub fn stat(&self, field: &str, stat: Stat, from: Duration) -> Option<f64> {
-        let series = self.series.iter().find(|series| series.field == field)?;
+        let series = self.series(field)?;
         let from = from.as_secs_f64();
         let values: Vec<f64> = series
             .points
@@ -100,6 +110,49 @@ impl ProbeRecord {
             }
             Stat::Last => values.last().copied(),
         }
+    }
+}
+
+/// A run's probes, each polling in its own task. Dropping this stops
+/// them all (the tasks are aborted), so a run that fails half-way leaves
+/// nothing polling; [`Probes::finish`] stops them and collects what they
+/// recorded.
+#[derive(Debug)]
+pub struct Probes {
+    tasks: JoinSet<(usize, ProbeRecord)>,
+    stop: CancellationToken,
+    start: Instant,
+}
+
+impl Probes {
+    /// Starts polling each of `probes` from its fetcher (in the same order).
+    pub fn start(probes: &[Probe], fetchers: Vec<Fetcher>) -> Self {
+        let (stop, start) = (CancellationToken::new(), Instant::now());
+        let mut tasks = JoinSet::new();
+        for (index, (probe, fetcher)) in probes.iter().zip(fetchers).enumerate() {
+            let (probe, stop) = (probe.clone(), stop.clone());
+            tasks.spawn(async move { (index, poll(probe, fetcher, start, stop).await) });
+        }
+        Self { tasks, stop, start }
+    }
+
+    /// Stops polling and returns every probe's record, in the scenario's
+    /// order, timed from `load_started` (points from before it dropped).
+    pub async fn finish(mut self, load_started: Instant) -> anyhow::Result<Vec<ProbeRecord>> {
+        self.stop.cancel();
+        let mut records = Vec::new();
+        while let Some(finished) = self.tasks.join_next().await {
+            records.push(finished.context("a probe task failed")?);
+        }
+        records.sort_by_key(|(index, _)| *index);
+        let by = load_started.saturating_duration_since(self.start);
+        Ok(records
+            .into_iter()
+            .map(|(_, mut record)| {
+                record.retime(by);
+                record
+            })
+            .collect())
     }
 }
 

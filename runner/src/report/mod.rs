@@ -8,19 +8,22 @@
 //! with HTML auto-escaping on for everything they print.
 
 pub mod chart;
+pub mod compare;
+pub mod demo;
 
-use std::{
-    fs::File,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::output::{RunData, write_atomically};
+use crate::{
+    data::{self, RunData, Runs, write_atomically},
+    load::collector::{SecondSummary, Totals},
+    probe::ProbeRecord,
+};
 use chart::{Chart, Series, line_chart};
+pub use compare::{Comparison, compare};
+pub use demo::{DEMO_RUNS, DemoPair, write_demo};
 
 fn environment() -> anyhow::Result<Environment<'static>> {
     let mut env = Environment::new();
@@ -46,23 +49,6 @@ fn environment() -> anyhow::Result<Environment<'static>> {
     Ok(env)
 }
 
-/// A row of the comparison with an earlier run.
-#[derive(Debug, Serialize)]
-pub struct Delta {
-    pub metric: &'static str,
-    pub before: String,
-    pub after: String,
-    /// `better`, `worse` or `same`.
-    pub verdict: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Comparison {
-    pub run_id: String,
-    pub href: String,
-    pub rows: Vec<Delta>,
-}
-
 #[derive(Debug, Serialize)]
 struct Share {
     name: String,
@@ -70,51 +56,70 @@ struct Share {
     percent: f64,
 }
 
-/// Writes `report.html` into `folder` for the run in `data`; compares with
-/// the newest earlier run of the same scenario under `reports`.
-pub fn write_report(reports: &Path, folder: &Path, data: &Value) -> anyhow::Result<PathBuf> {
-    let previous = previous_run(reports, data);
-    let html = render_report(data, previous.as_ref())?;
-    let path = folder.join("report.html");
-    write_atomically(&path, html.as_bytes())?;
-    Ok(path)
+/// Where a run's files went.
+#[derive(Debug)]
+pub struct Written {
+    pub folder: PathBuf,
+    pub report: PathBuf,
+    pub index: PathBuf,
+}
+
+/// Writes a run's data.json and report.html (compared with the newest
+/// earlier run of its scenario), then the runs index. Every run's data.json
+/// is read once, under the reports lock (a blocking call).
+pub fn write_run(reports: &Path, data: &RunData) -> anyhow::Result<Written> {
+    let folder = data::write(reports, data)?;
+    let _lock = data::lock_reports(reports)?;
+    let runs = Runs::read(reports);
+    let html = render_report(data, runs.previous(data))?;
+    let report = folder.join("report.html");
+    write_atomically(&report, html.as_bytes())?;
+    let index = write_index(reports, &runs)?;
+    Ok(Written {
+        folder,
+        report,
+        index,
+    })
 }
 
 /// The report's HTML. `previous` is the run to compare with, if any.
-pub fn render_report(data: &Value, previous: Option<&Value>) -> anyhow::Result<String> {
+pub fn render_report(data: &RunData, previous: Option<&RunData>) -> anyhow::Result<String> {
     let env = environment()?;
     let template = env.get_template("report.html.j2")?;
-    let scaling = scaling(data);
+    let scaling = scaling(&data.probes);
     let html = template.render(minijinja::context! {
         run => data,
         charts => charts(data, previous, &scaling),
         scaling => scaling,
-        answers => answers(&data["totals"]),
-        distribution => distribution(data),
+        answers => answers(&data.totals),
+        distribution => distribution(&data.totals),
         comparison => previous.map(|previous| compare(data, previous)),
     })?;
     Ok(html)
 }
 
-fn seconds(data: &Value) -> &[Value] {
-    list(&data["totals"]["seconds"])
-}
-
-/// A per-second series of `field` from the timeline.
-fn timeline(data: &Value, field: &str, name: &str, previous: bool) -> Series {
+/// A per-second series of the timeline.
+fn timeline(
+    data: &RunData,
+    field: fn(&SecondSummary) -> Option<f64>,
+    name: &str,
+    previous: bool,
+) -> Series {
     Series {
         name: name.to_owned(),
-        points: seconds(data)
+        points: data
+            .totals
+            .seconds
             .iter()
-            .map(|second| {
-                (
-                    second["second"].as_f64().unwrap_or_default(),
-                    second[field].as_f64(),
-                )
-            })
+            .map(|second| (second.second as f64, field(second)))
             .collect(),
         previous,
     }
+}
+
+/// A count of the timeline as a chart value.
+fn count(value: u64) -> Option<f64> {
+    Some(value as f64)
 }
 
 /// What a probe's replica counts did during the run (the autoscale case):
@@ -145,17 +150,14 @@ impl Replicas {
 }
 
 /// Every probe series whose field counts replicas, with its first rise.
-fn scaling(data: &Value) -> Vec<Replicas> {
+fn scaling(probes: &[ProbeRecord]) -> Vec<Replicas> {
     let mut found = Vec::new();
-    for probe in list(&data["probes"]) {
-        for series in list(&probe["series"]) {
-            let field = series["field"].as_str().unwrap_or_default();
-            if !field.to_ascii_lowercase().ends_with("replicas") {
+    for probe in probes {
+        for series in &probe.series {
+            if !series.field.to_ascii_lowercase().ends_with("replicas") {
                 continue;
             }
-            let mut points = list(&series["points"])
-                .iter()
-                .filter_map(|point| Some((point[0].as_f64()?, point[1].as_f64()?)));
+            let mut points = series.points.iter().copied();
             let Some((_, from)) = points.next() else {
                 continue;
             };
@@ -169,8 +171,8 @@ fn scaling(data: &Value) -> Vec<Replicas> {
                 None => format!("stayed at {from} for the whole run"),
             };
             found.push(Replicas {
-                probe: probe["name"].as_str().unwrap_or_default().to_owned(),
-                field: field.to_owned(),
+                probe: probe.name.clone(),
+                field: series.field.clone(),
                 from,
                 rose,
                 stuck,
@@ -181,19 +183,14 @@ fn scaling(data: &Value) -> Vec<Replicas> {
     found
 }
 
-/// A JSON array's items; none when `value` is not an array.
-fn list(value: &Value) -> &[Value] {
-    value.as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
-fn charts(data: &Value, previous: Option<&Value>, scaling: &[Replicas]) -> Vec<Chart> {
+fn charts(data: &RunData, previous: Option<&RunData>, scaling: &[Replicas]) -> Vec<Chart> {
     let mut latency = vec![
-        timeline(data, "p50_ms", "p50", false),
-        timeline(data, "p95_ms", "p95", false),
-        timeline(data, "p99_ms", "p99", false),
+        timeline(data, |s| s.p50_ms, "p50", false),
+        timeline(data, |s| s.p95_ms, "p95", false),
+        timeline(data, |s| s.p99_ms, "p99", false),
     ];
     if let Some(previous) = previous {
-        latency.push(timeline(previous, "p95_ms", "p95, previous run", true));
+        latency.push(timeline(previous, |s| s.p95_ms, "p95, previous run", true));
     }
     let mut charts = vec![
         line_chart(
@@ -201,10 +198,10 @@ fn charts(data: &Value, previous: Option<&Value>, scaling: &[Replicas]) -> Vec<C
             "Requests per second: intended, sent, succeeded",
             "req/s",
             &[
-                timeline(data, "intended", "intended", false),
-                timeline(data, "sent", "sent", false),
-                timeline(data, "succeeded", "succeeded", false),
-                timeline(data, "failed", "failed", false),
+                timeline(data, |s| count(s.intended), "intended", false),
+                timeline(data, |s| count(s.sent), "sent", false),
+                timeline(data, |s| count(s.succeeded), "succeeded", false),
+                timeline(data, |s| count(s.failed), "failed", false),
             ],
         ),
         line_chart(
@@ -217,7 +214,7 @@ fn charts(data: &Value, previous: Option<&Value>, scaling: &[Replicas]) -> Vec<C
             "in-flight",
             "Requests in flight (most in each second)",
             "requests",
-            &[timeline(data, "in_flight_max", "in flight", false)],
+            &[timeline(data, |s| count(s.in_flight_max), "in flight", false)],
         ),
     ];
     // The latency chart shows when new pods began to serve: the first rise
@@ -229,27 +226,15 @@ fn charts(data: &Value, previous: Option<&Value>, scaling: &[Replicas]) -> Vec<C
     if let Some((second, label)) = serving.and_then(Replicas::marker) {
         charts[1].mark(second, &label);
     }
-    for probe in list(&data["probes"]) {
-        let name = probe["name"].as_str().unwrap_or_default();
-        let series: Vec<Series> = list(&probe["series"])
-            .iter()
-            .map(|series| Series {
-                name: series["field"].as_str().unwrap_or_default().to_owned(),
-                points: list(&series["points"])
-                    .iter()
-                    .map(|point| (point[0].as_f64().unwrap_or_default(), point[1].as_f64()))
-                    .collect(),
-                previous: false,
-            })
-            .collect();
-        let url = probe["url"].as_str().unwrap_or_default();
+    for probe in &data.probes {
+        let series: Vec<Series> = probe.series.iter().map(probe_series).collect();
         let mut chart = line_chart(
-            &format!("probe-{name}"),
-            &format!("Probe {name}: {url}"),
+            &format!("probe-{}", probe.name),
+            &format!("Probe {}: {}", probe.name, probe.url),
             "",
             &series,
         );
-        for replicas in scaling.iter().filter(|replicas| replicas.probe == name) {
+        for replicas in scaling.iter().filter(|replicas| replicas.probe == probe.name) {
             if let Some((second, label)) = replicas.marker() {
                 chart.mark(second, &label);
             }
@@ -259,22 +244,22 @@ fn charts(data: &Value, previous: Option<&Value>, scaling: &[Replicas]) -> Vec<C
     charts
 }
 
+/// A probe's series as a chart line.
+fn probe_series(series: &crate::probe::Series) -> Series {
+    Series {
+        name: series.field.clone(),
+        points: series.points.iter().map(|&(x, y)| (x, Some(y))).collect(),
+        previous: false,
+    }
+}
+
 /// Status codes and client-side errors, each as a share of all answers.
-fn answers(totals: &Value) -> Vec<Share> {
-    let counts = |key: &str, prefix: &'static str| {
-        totals[key]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(move |(name, count)| {
-                (
-                    format!("{prefix}{name}"),
-                    count.as_u64().unwrap_or_default(),
-                )
-            })
-    };
-    let rows: Vec<(String, u64)> = counts("statuses", "HTTP ")
-        .chain(counts("errors", ""))
+fn answers(totals: &Totals) -> Vec<Share> {
+    let rows: Vec<(String, u64)> = totals
+        .statuses
+        .iter()
+        .map(|(status, count)| (format!("HTTP {status}"), *count))
+        .chain(totals.errors.iter().map(|(kind, count)| (kind.as_str().to_owned(), *count)))
         .collect();
     let total: u64 = rows.iter().map(|(_, count)| count).sum();
     rows.into_iter()
@@ -298,15 +283,16 @@ struct Quantile {
     width: f64,
 }
 
-fn distribution(data: &Value) -> Vec<Quantile> {
-    let pairs: Vec<(f64, f64)> = list(&data["totals"]["distribution"])
+fn distribution(totals: &Totals) -> Vec<Quantile> {
+    let max = totals
+        .distribution
         .iter()
-        .filter_map(|pair| Some((pair[0].as_f64()?, pair[1].as_f64()?)))
-        .collect();
-    let max = pairs.iter().map(|&(_, ms)| ms).fold(1.0_f64, f64::max);
-    pairs
-        .into_iter()
-        .map(|(percentile, ms)| Quantile {
+        .map(|&(_, ms)| ms)
+        .fold(1.0_f64, f64::max);
+    totals
+        .distribution
+        .iter()
+        .map(|&(percentile, ms)| Quantile {
             percentile,
             ms,
             width: (100.0 * (1.0 + ms).ln() / (1.0 + max).ln()).clamp(0.5, 100.0),
@@ -314,202 +300,14 @@ fn distribution(data: &Value) -> Vec<Quantile> {
         .collect()
 }
 
-/// The metrics compared between runs, and whether higher is better.
-const COMPARED: [(&str, bool); 6] = [
-    ("score", true),
-    ("p50 ms", false),
-    ("p95 ms", false),
-    ("p99 ms", false),
-    ("error rate", false),
-    ("goodput", true),
-];
-
-fn measure(run: &Value, metric: &str) -> Option<f64> {
-    let number = |pointer: &str| run.pointer(pointer).and_then(Value::as_f64);
-    let ratio = |part: f64, whole: f64| (whole > 0.0).then(|| part / whole);
-    let (succeeded, failed) = (number("/totals/succeeded")?, number("/totals/failed")?);
-    match metric {
-        "score" => number("/score/total"),
-        "p50 ms" => number("/totals/corrected/p50_ms"),
-        "p95 ms" => number("/totals/corrected/p95_ms"),
-        "p99 ms" => number("/totals/corrected/p99_ms"),
-        "error rate" => ratio(failed, failed + succeeded),
-        "goodput" => ratio(succeeded, number("/totals/intended")?),
-        _ => None,
-    }
-}
-
-/// `data` against an earlier run, metric by metric.
-pub fn compare(data: &Value, previous: &Value) -> Comparison {
-    let show = |value: Option<f64>| match value {
-        None => "-".to_owned(),
-        Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
-        Some(v) => format!("{v:.3}"),
-    };
-    let rows = COMPARED
-        .iter()
-        .map(|&(metric, higher_is_better)| {
-            let (before, after) = (measure(previous, metric), measure(data, metric));
-            let verdict = match (before, after) {
-                // Within 2%: noise, not a change.
-                (Some(b), Some(a)) if (a - b).abs() <= b.abs() * 0.02 => "same",
-                (Some(b), Some(a)) if (a > b) == higher_is_better => "better",
-                (Some(_), Some(_)) => "worse",
-                _ => "same",
-            };
-            Delta {
-                metric,
-                before: show(before),
-                after: show(after),
-                verdict,
-            }
-        })
-        .collect();
-    let run_id = previous["run_id"].as_str().unwrap_or_default().to_owned();
-    Comparison {
-        href: format!("../{run_id}/report.html"),
-        run_id,
-        rows,
-    }
-}
-
-/// Every run's data.json under `reports`, newest first.
-pub fn runs(reports: &Path) -> Vec<Value> {
-    let mut runs: Vec<Value> = std::fs::read_dir(reports)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|scenario| {
-            std::fs::read_dir(scenario.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-        })
-        .filter_map(|run| std::fs::read(run.path().join("data.json")).ok())
-        .filter_map(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .collect();
-    runs.sort_by(|a, b| b["run_id"].as_str().cmp(&a["run_id"].as_str()));
-    runs
-}
-
-/// One case of `runner demo`: its baseline run and its solution run.
-#[derive(Debug)]
-pub struct DemoPair {
-    pub scenario: String,
-    pub baseline: RunData,
-    pub solution: RunData,
-}
-
-/// Where under `reports/` the demo's runs go: apart from participants' own
-/// runs, so `reports/index.html` and `runner leaderboard` never count the
-/// reference solutions' scores as anyone's work.
-pub const DEMO_RUNS: &str = "demo";
-
-/// Writes `reports/demo.html`: each pair side by side, with its scores,
-/// checks and the first check's measure over time, linking to both full
-/// reports.
-pub fn write_demo(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<PathBuf> {
-    let side = |label: &str, run: &RunData| -> anyhow::Result<Value> {
-        let data = serde_json::to_value(run).context("cannot encode a demo run")?;
-        let id = format!("{}-{}", run.scenario, label);
-        // The chart of what the first check measures: a probe's field when
-        // it names one (the bulkheads' fast jobs), else request latency.
-        let first = run
-            .score
-            .checks
-            .first()
-            .map_or("", |check| check.label.as_str());
-        let probed = run.probes.iter().find_map(|probe| {
-            probe
-                .series
-                .iter()
-                .find(|series| first.starts_with(&format!("{}.{} ", probe.name, series.field)))
-                .map(|series| (probe, series))
-        });
-        let chart = match probed {
-            Some((probe, series)) => line_chart(
-                &id,
-                &format!("Probe {}: {}", probe.name, series.field),
-                "",
-                &[Series {
-                    name: series.field.clone(),
-                    points: series.points.iter().map(|&(x, y)| (x, Some(y))).collect(),
-                    previous: false,
-                }],
-            ),
-            None => line_chart(
-                &id,
-                "Latency from the intended send time",
-                "ms",
-                &[
-                    timeline(&data, "p95_ms", "p95", false),
-                    timeline(&data, "p99_ms", "p99", false),
-                ],
-            ),
-        };
-        Ok(serde_json::json!({
-            "label": label,
-            "run": data,
-            "href": format!("{DEMO_RUNS}/{}/{}/report.html", run.scenario, run.run_id),
-            "chart": chart,
-        }))
-    };
-    let pairs = pairs
-        .iter()
-        .map(|pair| {
-            Ok(serde_json::json!({
-                "scenario": pair.scenario,
-                "case": pair.baseline.case,
-                "description": pair.baseline.description,
-                "sides": [side("baseline", &pair.baseline)?, side("solution", &pair.solution)?],
-            }))
-        })
-        .collect::<anyhow::Result<Vec<Value>>>()?;
-    std::fs::create_dir_all(reports)
-        .with_context(|| format!("cannot create {}", reports.display()))?;
+/// Rewrites `reports/index.html` from `runs`. The caller holds the
+/// reports lock ([`data::lock_reports`]), so each index written includes
+/// every run written before it; the file itself is replaced atomically, so
+/// a browser never reads half of it.
+pub fn write_index(reports: &Path, runs: &Runs) -> anyhow::Result<PathBuf> {
     let html = environment()?
-        .get_template("demo.html.j2")?
-        .render(minijinja::context! { pairs => pairs })?;
-    let path = reports.join("demo.html");
-    write_atomically(&path, html.as_bytes())?;
-    Ok(path)
-}
-
-/// The run with id `run_id`, and its folder.
-pub fn find_run(reports: &Path, run_id: &str) -> Option<(PathBuf, Value)> {
-    let scenarios = std::fs::read_dir(reports).ok()?;
-    scenarios.flatten().find_map(|scenario| {
-        let folder = scenario.path().join(run_id);
-        let bytes = std::fs::read(folder.join("data.json")).ok()?;
-        Some((folder, serde_json::from_slice(&bytes).ok()?))
-    })
-}
-
-/// The newest run of the same scenario before `data`.
-pub fn previous_run(reports: &Path, data: &Value) -> Option<Value> {
-    let id = data["run_id"].as_str()?;
-    runs(reports).into_iter().find(|run| {
-        run["scenario"] == data["scenario"]
-            && run["run_id"].as_str().is_some_and(|other| other < id)
-    })
-}
-
-/// Rewrites `reports/index.html` from every run's data.json. Runs finishing
-/// together take turns through a lock file, so each index written
-/// includes every run written before it; the file itself is replaced
-/// atomically, so a browser never reads half of it.
-pub fn write_index(reports: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(reports)
-        .with_context(|| format!("cannot create {}", reports.display()))?;
-    let lock_path = reports.join(".index.lock");
-    let lock = File::create(&lock_path)
-        .with_context(|| format!("cannot create {}", lock_path.display()))?;
-    lock.lock()
-        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
-    let env = environment()?;
-    let html = env
         .get_template("index.html.j2")?
-        .render(minijinja::context! { runs => runs(reports) })?;
+        .render(minijinja::context! { runs => runs.list, unreadable => runs.unreadable })?;
     let path = reports.join("index.html");
     write_atomically(&path, html.as_bytes())?;
     Ok(path)
@@ -519,16 +317,27 @@ pub fn write_index(reports: &Path) -> anyhow::Result<PathBuf> {
 mod tests {
     use super::*;
 
-    fn probe(field: &str, values: &[f64]) -> Value {
-        let points: Vec<Value> = values
+    fn probe(field: &str, values: &[f64]) -> Vec<ProbeRecord> {
+        let series = |field: &str, points: Vec<(f64, f64)>| crate::probe::Series {
+            probe: "deployment".into(),
+            field: field.into(),
+            points,
+        };
+        let points = values
             .iter()
             .enumerate()
-            .map(|(second, value)| serde_json::json!([second as f64, value]))
+            .map(|(second, value)| (second as f64, *value))
             .collect();
-        serde_json::json!({ "probes": [{ "name": "deployment", "series": [
-            { "field": field, "points": points },
-            { "field": "status.cpu", "points": [[0.0, 1.0], [1.0, 9.0]] },
-        ] }] })
+        vec![ProbeRecord {
+            name: "deployment".into(),
+            url: String::new(),
+            polls: 4,
+            failed_polls: 0,
+            series: vec![
+                series(field, points),
+                series("status.cpu", vec![(0.0, 1.0), (1.0, 9.0)]),
+            ],
+        }]
     }
 
     #[test]

@@ -16,7 +16,7 @@ use figment::{
 };
 
 use super::{
-    Scenario, ScenarioTables, Scenarios,
+    ScenarioTables, ScenarioToml, Scenarios,
     locate::{Locator, Position},
     validate,
 };
@@ -102,8 +102,18 @@ pub fn load(path: &Path) -> Result<Scenarios, Vec<ConfigError>> {
         .collect();
     let mut errors = Vec::new();
     let mut tables = ScenarioTables::new();
+    if names.is_empty() {
+        return Err(vec![located(
+            path,
+            &locator,
+            Vec::new(),
+            "declares no scenario; each scenario is a table such as `[timeouts]` \
+             (see the shipped scenarios.toml)"
+                .into(),
+        )]);
+    }
     for name in names {
-        match figment.extract_inner::<Scenario>(&name) {
+        match figment.extract_inner::<ScenarioToml>(&name) {
             Ok(mut scenario) => {
                 scenario.name.clone_from(&name);
                 tables.insert(name, scenario);
@@ -111,8 +121,9 @@ pub fn load(path: &Path) -> Result<Scenarios, Vec<ConfigError>> {
             Err(error) => errors.extend(to_errors(error, Some(&name))),
         }
     }
+    let (mut list, problems) = validate::validate(tables);
     errors.extend(
-        validate::validate(&tables)
+        problems
             .into_iter()
             .map(|problem| located(path, &locator, problem.path, problem.message)),
     );
@@ -120,7 +131,6 @@ pub fn load(path: &Path) -> Result<Scenarios, Vec<ConfigError>> {
         errors.sort_by_key(|error| error.position.map(|p| (p.line, p.column)));
         return Err(errors);
     }
-    let mut list: Vec<_> = tables.into_values().collect();
     list.sort_by_key(|scenario| scenario.case);
     Ok(Scenarios {
         path: path.to_owned(),

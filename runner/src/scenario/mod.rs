@@ -10,7 +10,8 @@ pub mod validate;
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, load};
 
@@ -55,12 +56,24 @@ impl Scenarios {
     }
 }
 
-/// The file as serde sees it: one table per scenario, keyed by name.
-pub(crate) type ScenarioTables = BTreeMap<String, Scenario>;
+/// The repository's own scenarios.toml, for tests.
+#[cfg(test)]
+pub(crate) fn shipped() -> Scenarios {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    load(&root.join("scenarios.toml")).expect("the shipped scenarios load")
+}
 
+/// The file as serde sees it: one table per scenario, keyed by name.
+pub(crate) type ScenarioTables = BTreeMap<String, ScenarioToml>;
+
+/// One scenario. `Scenario` (the default parameters) is the scenario as the
+/// runner uses it: its probes and checks typed and checked against each
+/// other. [`ScenarioToml`] is the same scenario as the file writes it, with
+/// probes and checks as their keys say; [`validate`] turns one into the
+/// other, so nothing outside this module sees an unchecked probe or check.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Scenario {
+pub struct Scenario<P = Probe, C = Check> {
     /// The table's name in the file (`[timeouts]`); filled in after loading.
     #[serde(skip)]
     pub name: String,
@@ -94,11 +107,40 @@ pub struct Scenario {
     /// run to count (dotted paths into its answer); see [`crate::workload`].
     #[serde(default)]
     pub expect: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    pub probes: Vec<Probe>,
-    pub checks: Vec<Check>,
+    #[serde(default = "Vec::new")]
+    pub probes: Vec<P>,
+    pub checks: Vec<C>,
 }
 
+/// A scenario as `scenarios.toml` writes it.
+pub type ScenarioToml = Scenario<ProbeToml, CheckToml>;
+
+impl ScenarioToml {
+    /// The same scenario with its probes and checks typed (by [`validate`]).
+    fn typed(self, probes: Vec<Probe>, checks: Vec<Check>) -> Scenario {
+        Scenario {
+            name: self.name,
+            case: self.case,
+            description: self.description,
+            service: self.service,
+            method: self.method,
+            path: self.path,
+            body: self.body,
+            rate: self.rate,
+            duration: self.duration,
+            ramp: self.ramp,
+            request_cap: self.request_cap,
+            hint: self.hint,
+            files: self.files,
+            needs_cluster: self.needs_cluster,
+            expect: self.expect,
+            probes,
+            checks,
+        }
+    }
+}
+
+/// A lab service a scenario loads or a probe reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
@@ -115,7 +157,8 @@ impl Service {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+/// The HTTP method of a scenario's requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     #[default]
@@ -145,12 +188,41 @@ impl Method {
     }
 }
 
-/// A JSON document polled during the run: a service's endpoint (`service`
-/// and `path`), or a Kubernetes object read through the API server
+/// A JSON document polled during the run, as the runner uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub name: String,
+    pub source: Source,
+    pub interval: Duration,
+    /// Dotted paths into the JSON answer: `in_use`, `jobs.fast.p95_ms`,
+    /// `pools.0.busy`, `status.currentReplicas`.
+    pub fields: Vec<String>,
+}
+
+/// Where a probe reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A JSON endpoint of one of the lab's services.
+    Service { service: Service, path: String },
+    /// An object read through the Kubernetes API server.
+    Kubernetes(KubeObject),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Service { service, path } => write!(f, "{}{path}", service.as_str()),
+            Self::Kubernetes(object) => write!(f, "{object}"),
+        }
+    }
+}
+
+/// A probe as the file writes it: a service's endpoint (`service` and
+/// `path`), or a Kubernetes object read through the API server
 /// (`kubernetes = "Kind/name"`, in the kubeconfig context's namespace).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Probe {
+pub struct ProbeToml {
     pub name: String,
     #[serde(default)]
     pub service: Option<Service>,
@@ -160,28 +232,7 @@ pub struct Probe {
     pub kubernetes: Option<KubeObject>,
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
-    /// Dotted paths into the JSON answer: `in_use`, `jobs.fast.p95_ms`,
-    /// `pools.0.busy`, `status.currentReplicas`.
     pub fields: Vec<String>,
-}
-
-/// Where a probe reads; [`Probe::source`] gives it once the probe is valid.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Source<'a> {
-    Service { service: Service, path: &'a str },
-    Kubernetes(&'a KubeObject),
-}
-
-impl Probe {
-    /// `None` when the probe names both sources or neither, which
-    /// validation reports.
-    pub fn source(&self) -> Option<Source<'_>> {
-        match (self.service, &self.path, &self.kubernetes) {
-            (Some(service), Some(path), None) => Some(Source::Service { service, path }),
-            (None, None, Some(object)) => Some(Source::Kubernetes(object)),
-            _ => None,
-        }
-    }
 }
 
 /// A Kubernetes object a probe reads, written `Kind/name`.
@@ -242,29 +293,74 @@ impl std::fmt::Display for KubeObject {
     }
 }
 
-/// One line of the score.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One line of the score, as the runner uses it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Check {
-    /// A probe's name, for a probe metric; absent for a request metric.
-    #[serde(default)]
-    pub probe: Option<String>,
-    /// A request metric (see [`REQUEST_METRICS`]) or one of the probe's fields.
-    pub metric: String,
-    /// For probe metrics: how the probe's series is summed up.
-    #[serde(default)]
-    pub stat: Option<Stat>,
+    pub measure: Measure,
     /// The value that earns the whole weight.
     pub target: f64,
     /// The value at which the check earns nothing.
     pub zero: f64,
     pub weight: f64,
     /// Only the end of the run counts: the last this-long of it.
+    pub last: Option<Duration>,
+}
+
+impl Check {
+    /// How the check is named on the terminal, the report and
+    /// LEADERBOARD.md: `p95_ms`, `depstats.waiting (max)`,
+    /// `p95_ms (last 1m)`.
+    pub fn label(&self) -> String {
+        match self.last {
+            Some(last) => format!("{} (last {})", self.measure, humantime::format_duration(last)),
+            None => self.measure.to_string(),
+        }
+    }
+}
+
+/// What a check measures: a request metric, or a probe's field summed up
+/// by a stat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    Request(RequestMetric),
+    Probe {
+        /// The probe's name.
+        probe: String,
+        /// One of the probe's fields.
+        field: String,
+        stat: Stat,
+    },
+}
+
+impl std::fmt::Display for Measure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Request(metric) => f.write_str(metric.as_str()),
+            Self::Probe { probe, field, stat } => write!(f, "{probe}.{field} ({})", stat.as_str()),
+        }
+    }
+}
+
+/// A check as the file writes it: a request metric (`metric` alone), or a
+/// probe's field (`probe`, `metric` naming the field, and `stat`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckToml {
+    #[serde(default)]
+    pub probe: Option<String>,
+    pub metric: String,
+    #[serde(default)]
+    pub stat: Option<Stat>,
+    pub target: f64,
+    pub zero: f64,
+    pub weight: f64,
     #[serde(default, with = "humantime_serde")]
     pub last: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// How a probe's series is summed up for a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Stat {
     Max,
@@ -282,13 +378,48 @@ impl Stat {
     }
 }
 
-/// The request metrics a check can name.
-pub const REQUEST_METRICS: &[&str] = &[
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "error_rate",
-    "goodput",
-    "not_sent",
-];
+/// The request metrics a check can name. Latency is from the intended
+/// send time (see [`crate::load::collector`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestMetric {
+    P50Ms,
+    P95Ms,
+    P99Ms,
+    MaxMs,
+    /// Failed / finished.
+    ErrorRate,
+    /// Succeeded / intended.
+    Goodput,
+    /// Requests the generator could not send on time.
+    NotSent,
+}
+
+impl RequestMetric {
+    pub const ALL: [Self; 7] = [
+        Self::P50Ms,
+        Self::P95Ms,
+        Self::P99Ms,
+        Self::MaxMs,
+        Self::ErrorRate,
+        Self::Goodput,
+        Self::NotSent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::P50Ms => "p50_ms",
+            Self::P95Ms => "p95_ms",
+            Self::P99Ms => "p99_ms",
+            Self::MaxMs => "max_ms",
+            Self::ErrorRate => "error_rate",
+            Self::Goodput => "goodput",
+            Self::NotSent => "not_sent",
+        }
+    }
+
+    /// The metric written `name` in the file.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|metric| metric.as_str() == name)
+    }
+}

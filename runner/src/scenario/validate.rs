@@ -1,9 +1,15 @@
 //! The checks serde cannot do: ranges, and references between keys (a check
-//! naming a probe, a probe metric naming one of the probe's fields).
+//! naming a probe, a probe metric naming one of the probe's fields). This
+//! is also where a scenario as the file writes it ([`super::ScenarioToml`])
+//! becomes the typed [`Scenario`]: a probe with its one source, a check with
+//! what it measures.
 
 use std::{collections::HashSet, time::Duration};
 
-use super::{Check, Method, Probe, REQUEST_METRICS, Scenario, ScenarioTables};
+use super::{
+    Check, CheckToml, Measure, Method, Probe, ProbeToml, RequestMetric, Scenario, ScenarioTables,
+    ScenarioToml, Source,
+};
 
 /// A problem at a key path such as `["tx", "checks", "1", "metric"]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,17 +18,22 @@ pub struct Problem {
     pub message: String,
 }
 
-const MAX_RATE: f64 = 100_000.0;
-const MIN_DURATION: Duration = Duration::from_secs(1);
-const MAX_DURATION: Duration = Duration::from_secs(3600);
+/// The highest rate a scenario (or `--rate`) may ask for.
+pub const MAX_RATE: f64 = 100_000.0;
+/// The shortest and longest run a scenario (or `--duration`) may ask for.
+pub const MIN_DURATION: Duration = Duration::from_secs(1);
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 const MAX_REQUEST_CAP: Duration = Duration::from_secs(300);
 const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Every problem in the scenarios, in file order.
-pub fn validate(tables: &ScenarioTables) -> Vec<Problem> {
+/// The typed scenarios, and every problem found on the way, in file
+/// order. A scenario with a problem is left out of the first list.
+pub fn validate(tables: ScenarioTables) -> (Vec<Scenario>, Vec<Problem>) {
     let mut problems = Vec::new();
+    let mut scenarios = Vec::new();
     let mut cases = HashSet::new();
     for (name, scenario) in tables {
+        let before = problems.len();
         let mut at = |keys: &[&str], message: String| {
             let mut path = vec![name.clone()];
             path.extend(keys.iter().map(|key| (*key).to_owned()));
@@ -36,31 +47,48 @@ pub fn validate(tables: &ScenarioTables) -> Vec<Problem> {
                 format!("case {} is used by another scenario", scenario.case),
             );
         }
-        check_request(scenario, &mut at);
-        for (index, probe) in scenario.probes.iter().enumerate() {
-            let earlier = &scenario.probes[..index];
-            let index = index.to_string();
-            check_probe(probe, earlier, &mut |key, message| {
-                at(&["probes", &index, key], message);
-            });
-        }
-        if scenario.checks.is_empty() {
-            at(
-                &["checks"],
-                "a scenario needs at least one check to score".into(),
-            );
-        }
-        for (index, check) in scenario.checks.iter().enumerate() {
-            let index = index.to_string();
-            check_check(check, scenario, &mut |key, message| {
-                at(&["checks", &index, key], message);
-            });
+        check_request(&scenario, &mut at);
+        let probes = typed_probes(&scenario.probes, &mut at);
+        let checks = typed_checks(&scenario, &mut at);
+        if problems.len() == before {
+            scenarios.push(scenario.typed(probes, checks));
         }
     }
-    problems
+    (scenarios, problems)
 }
 
-fn check_request(scenario: &Scenario, at: &mut impl FnMut(&[&str], String)) {
+fn typed_probes(written: &[ProbeToml], at: &mut impl FnMut(&[&str], String)) -> Vec<Probe> {
+    let mut probes = Vec::new();
+    for (index, probe) in written.iter().enumerate() {
+        let earlier = &written[..index];
+        let index = index.to_string();
+        let typed = typed_probe(probe, earlier, &mut |key, message| {
+            at(&["probes", &index, key], message);
+        });
+        probes.extend(typed);
+    }
+    probes
+}
+
+fn typed_checks(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) -> Vec<Check> {
+    if scenario.checks.is_empty() {
+        at(
+            &["checks"],
+            "a scenario needs at least one check to score".into(),
+        );
+    }
+    let mut checks = Vec::new();
+    for (index, check) in scenario.checks.iter().enumerate() {
+        let index = index.to_string();
+        let typed = typed_check(check, scenario, &mut |key, message| {
+            at(&["checks", &index, key], message);
+        });
+        checks.extend(typed);
+    }
+    checks
+}
+
+fn check_request(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) {
     if !scenario.path.starts_with('/') {
         at(
             &["path"],
@@ -116,27 +144,45 @@ fn check_request(scenario: &Scenario, at: &mut impl FnMut(&[&str], String)) {
     }
 }
 
-fn check_probe(probe: &Probe, earlier: &[Probe], at: &mut impl FnMut(&str, String)) {
+/// The probe with its one source; `None` when anything is wrong with it.
+fn typed_probe(
+    probe: &ProbeToml,
+    earlier: &[ProbeToml],
+    at: &mut impl FnMut(&str, String),
+) -> Option<Probe> {
+    let mut fine = true;
+    let mut problem = |key: &str, message: String| {
+        fine = false;
+        at(key, message);
+    };
     if earlier.iter().any(|other| other.name == probe.name) {
-        at(
+        problem(
             "name",
             format!("another probe is also named `{}`", probe.name),
         );
     }
-    match (probe.source(), &probe.path) {
-        (None, _) => at(
+    let source = match (probe.service, &probe.path, &probe.kubernetes) {
+        (Some(service), Some(path), None) => Some(Source::Service {
+            service,
+            path: path.clone(),
+        }),
+        (None, None, Some(object)) => Some(Source::Kubernetes(object.clone())),
+        _ => None,
+    };
+    match (&source, &probe.path) {
+        (None, _) => problem(
             "kubernetes",
             "a probe reads either a service's JSON endpoint (`service` and `path`) or a \
              Kubernetes object (`kubernetes = \"Kind/name\"`); give one of the two"
                 .into(),
         ),
         (Some(_), Some(path)) if !path.starts_with('/') => {
-            at("path", format!("must start with `/`, got `{path}`"));
+            problem("path", format!("must start with `/`, got `{path}`"));
         }
         (Some(_), _) => {}
     }
     if probe.interval < MIN_PROBE_INTERVAL {
-        at(
+        problem(
             "interval",
             format!(
                 "must be at least {}",
@@ -145,56 +191,93 @@ fn check_probe(probe: &Probe, earlier: &[Probe], at: &mut impl FnMut(&str, Strin
         );
     }
     if probe.fields.is_empty() {
-        at("fields", "name at least one field to record".into());
+        problem("fields", "name at least one field to record".into());
     }
+    Some(Probe {
+        name: probe.name.clone(),
+        source: source?,
+        interval: probe.interval,
+        fields: probe.fields.clone(),
+    })
+    .filter(|_| fine)
 }
 
-fn check_check(check: &Check, scenario: &Scenario, at: &mut impl FnMut(&str, String)) {
-    match &check.probe {
-        None => {
-            if !REQUEST_METRICS.contains(&check.metric.as_str()) {
-                at(
-                    "metric",
-                    unknown(
-                        "request metric",
-                        &check.metric,
-                        REQUEST_METRICS.iter().copied(),
-                    ),
-                );
-            }
-            if check.stat.is_some() {
-                at(
-                    "stat",
-                    "only probe metrics take a stat; remove it or add `probe`".into(),
-                );
-            }
+/// The check with what it measures; `None` when anything is wrong with it.
+fn typed_check(
+    check: &CheckToml,
+    scenario: &ScenarioToml,
+    at: &mut impl FnMut(&str, String),
+) -> Option<Check> {
+    let mut fine = true;
+    let mut problem = |key: &str, message: String| {
+        fine = false;
+        at(key, message);
+    };
+    let measure = measure(check, &scenario.probes, &mut problem);
+    check_numbers(check, scenario.duration, &mut problem);
+    Some(Check {
+        measure: measure?,
+        target: check.target,
+        zero: check.zero,
+        weight: check.weight,
+        last: check.last,
+    })
+    .filter(|_| fine)
+}
+
+/// A request metric (`metric` alone) or a probe's field (`probe`, `metric`
+/// and `stat`), each name checked against what exists.
+fn measure(
+    check: &CheckToml,
+    probes: &[ProbeToml],
+    at: &mut impl FnMut(&str, String),
+) -> Option<Measure> {
+    let Some(name) = &check.probe else {
+        if check.stat.is_some() {
+            at(
+                "stat",
+                "only probe metrics take a stat; remove it or add `probe`".into(),
+            );
         }
-        Some(name) => match scenario.probes.iter().find(|probe| &probe.name == name) {
-            None => at(
-                "probe",
-                unknown(
-                    "probe",
-                    name,
-                    scenario.probes.iter().map(|p| p.name.as_str()),
-                ),
-            ),
-            Some(probe) => {
-                if !probe.fields.contains(&check.metric) {
-                    let fields = probe.fields.iter().map(String::as_str);
-                    at(
-                        "metric",
-                        unknown(&format!("field of probe `{name}`"), &check.metric, fields),
-                    );
-                }
-                if check.stat.is_none() {
-                    at(
-                        "stat",
-                        "a probe metric needs a stat: max, mean or last".into(),
-                    );
-                }
-            }
-        },
+        let metric = RequestMetric::named(&check.metric);
+        if metric.is_none() {
+            let names = RequestMetric::ALL.map(RequestMetric::as_str);
+            at(
+                "metric",
+                unknown("request metric", &check.metric, names.into_iter()),
+            );
+        }
+        return metric.map(Measure::Request);
+    };
+    let Some(probe) = probes.iter().find(|probe| &probe.name == name) else {
+        let names = probes.iter().map(|probe| probe.name.as_str());
+        at("probe", unknown("probe", name, names));
+        return None;
+    };
+    let field = probe.fields.contains(&check.metric);
+    if !field {
+        let fields = probe.fields.iter().map(String::as_str);
+        at(
+            "metric",
+            unknown(&format!("field of probe `{name}`"), &check.metric, fields),
+        );
     }
+    if check.stat.is_none() {
+        at(
+            "stat",
+            "a probe metric needs a stat: max, mean or last".into(),
+        );
+    }
+    Some(Measure::Probe {
+        probe: name.clone(),
+        field: check.metric.clone(),
+        stat: check.stat?,
+    })
+    .filter(|_| field)
+}
+
+/// Target, zero, weight and window: finite, distinct, positive, in range.
+fn check_numbers(check: &CheckToml, duration: Duration, at: &mut impl FnMut(&str, String)) {
     for (key, value) in [
         ("target", check.target),
         ("zero", check.zero),
@@ -214,7 +297,7 @@ fn check_check(check: &Check, scenario: &Scenario, at: &mut impl FnMut(&str, Str
         at("weight", format!("must be above 0, got {}", check.weight));
     }
     if let Some(last) = check.last
-        && (last.is_zero() || last > scenario.duration)
+        && (last.is_zero() || last > duration)
     {
         at(
             "last",

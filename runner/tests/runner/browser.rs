@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 
-use crate::report::sample_run;
+use crate::{report::sample_run, support::scratch};
 
 /// Chromium, killed when the test ends however it ends.
 struct Browser {
@@ -87,13 +87,10 @@ async fn the_report_renders_offline_without_errors() {
     // Not beside the load tests: a browser starved of CPU by a 1000 req/s
     // run proves nothing about the report.
     let _turn = crate::ONE_AT_A_TIME.lock().await;
-    let folder = std::env::temp_dir().join(format!("runner-browser-{}", std::process::id()));
-    let run_folder = folder.join("reports/timeouts/20261129T120000Z-0002");
-    std::fs::create_dir_all(&run_folder).expect("run folder");
+    let folder = scratch("browser");
+    let reports = folder.join("reports");
     let before = sample_run("timeouts", "20261129T110000Z-0001", 30, "before", "p95_ms");
-    let previous_folder = folder.join("reports/timeouts/20261129T110000Z-0001");
-    std::fs::create_dir_all(&previous_folder).expect("previous run folder");
-    std::fs::write(previous_folder.join("data.json"), before.to_string()).expect("data.json");
+    runner::data::write(&reports, &before).expect("the previous run's data.json");
     let data = sample_run(
         "timeouts",
         "20261129T120000Z-0002",
@@ -101,8 +98,9 @@ async fn the_report_renders_offline_without_errors() {
         "a brownout <b>",
         "p95_ms",
     );
-    let report =
-        runner::report::write_report(&folder.join("reports"), &run_folder, &data).expect("report");
+    let report = runner::report::write_run(&reports, &data)
+        .expect("report")
+        .report;
     let url = format!("file://{}", report.display());
 
     let profile = folder.join("chromium-profile");

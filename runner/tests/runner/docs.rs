@@ -12,11 +12,10 @@ use clap::Parser;
 use runner::{
     cli::{Cli, Command},
     fingerprint, hint, leaderboard,
-    scenario::{self, Scenarios},
-    score,
+    scenario::Scenarios,
 };
 
-use crate::local::repo_root;
+use crate::support::{repo_root, shipped};
 
 const DOCS: &[&str] = &[
     "README.md",
@@ -42,10 +41,6 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
     ("DIR", "reports"),
     ("N", "1"),
 ];
-
-fn shipped() -> Scenarios {
-    scenario::load(&repo_root().join("scenarios.toml")).expect("the shipped scenarios load")
-}
 
 fn read(doc: &str) -> String {
     std::fs::read_to_string(repo_root().join(doc)).unwrap_or_else(|error| panic!("{doc}: {error}"))
@@ -303,7 +298,7 @@ fn each_case_in_lab_md_names_its_files_markers_and_checks() {
             }
         }
         for check in &scenario.checks {
-            let label = score::label(check);
+            let label = check.label();
             assert!(
                 section.contains(&format!("`{label}`")),
                 "case {}: LAB.md's verify step names the check `{label}`",

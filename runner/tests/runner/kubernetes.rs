@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 
 use crate::{
     ONE_AT_A_TIME,
-    local::{repo_root, succeeded},
-    run::{Database, closed_address, lab_stack, serve},
+    run::lab_stack,
+    support::{TestDb, closed_address, repo_root, scratch, serve, succeeded},
 };
 
 /// How many times each object has been read.
@@ -125,13 +125,6 @@ current-context: stand-in
     path
 }
 
-fn scratch(tag: &str) -> std::path::PathBuf {
-    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kubernetes-{tag}"));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).expect("scratch folder");
-    folder
-}
-
 fn runner(kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"));
     command
@@ -145,11 +138,11 @@ fn runner(kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_autoscale_run_records_replicas_and_utilisation_and_scores_them() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let db = Database::create("kubernetes").await;
+    let db = TestDb::create().await;
     let api = lab_stack(&db).await;
     let reads = Arc::new(Reads::default());
     let server = serve(stand_in_api_server(reads.clone())).await;
-    let folder = scratch("run");
+    let folder = scratch("kubernetes-run");
     let config = kubeconfig(&folder, &server);
     let reports = folder.join("reports");
     let output = runner(
@@ -225,12 +218,11 @@ async fn the_autoscale_run_records_replicas_and_utilisation_and_scores_them() {
         report.contains("readyReplicas</code>: scaled up from 1 to 3 at"),
         "and said in words"
     );
-    db.drop_now().await;
 }
 
 #[tokio::test]
 async fn without_a_cluster_the_run_stops_before_it_starts_and_says_what_to_do() {
-    let folder = scratch("down");
+    let folder = scratch("kubernetes-down");
     let closed = closed_address();
     let config = kubeconfig(&folder, &format!("http://{closed}"));
     let started = std::time::Instant::now();

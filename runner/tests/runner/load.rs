@@ -20,6 +20,8 @@ use runner::{
 };
 use tokio::sync::{Semaphore, watch};
 
+use crate::support::{eventually, serve};
+
 /// Counts the requests a test server has seen, so a test can act once the
 /// load is really flowing (goose takes a moment to start its users).
 #[derive(Clone, Default)]
@@ -30,20 +32,14 @@ impl Seen {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Waits until the server has seen `count` requests; fails the test
+    /// after 20 s (goose starts its users within a second).
     async fn at_least(&self, count: u64) {
-        while self.0.load(Ordering::Relaxed) < count {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually(Duration::from_secs(20), "requests reach the server", || async {
+            (self.0.load(Ordering::Relaxed) >= count).then_some(())
+        })
+        .await;
     }
-}
-
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind port 0");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
 }
 
 fn spec(base_url: String, path: &str, cap: Duration) -> RequestSpec {

@@ -17,14 +17,11 @@ use std::{
 
 use tokio::io::AsyncBufReadExt;
 
-use crate::{ONE_AT_A_TIME, run::interrupt};
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the runner crate sits in the workspace")
-        .to_owned()
-}
+use crate::{
+    ONE_AT_A_TIME,
+    run::interrupt,
+    support::{repo_root, succeeded, text},
+};
 
 /// A local-stack folder of the test's own, under cargo's scratch space.
 pub fn local_folder(tag: &str) -> PathBuf {
@@ -90,21 +87,8 @@ pub async fn assert_nothing_left(marker: &str) {
     }
 }
 
-/// Asserts that a runner command succeeded (showing everything it printed
-/// when not) and returns its stdout and stderr.
-#[track_caller]
-pub fn succeeded(output: &Output) -> (String, String) {
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    (stdout, stderr)
-}
-
 fn marker(tag: &str) -> String {
     format!("{tag}-{}", std::process::id())
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 async fn output(command: &mut tokio::process::Command) -> Output {

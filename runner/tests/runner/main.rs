@@ -1,6 +1,7 @@
 //! Integration tests for the runner.
 
 mod browser;
+mod data;
 mod cluster;
 mod docs;
 mod kubernetes;
@@ -11,6 +12,7 @@ mod report;
 mod run;
 mod scenarios;
 mod solutions;
+mod support;
 
 /// Tests that load the machine (goose runs) or need it quiet (the browser)
 /// take turns through this.

@@ -20,11 +20,12 @@ use std::{
     time::Duration,
 };
 
-use serde_json::Value;
+use runner::output::Summary;
 
 use crate::{
     ONE_AT_A_TIME,
-    local::{assert_nothing_left, repo_root, runner, succeeded},
+    local::{assert_nothing_left, runner},
+    support::{repo_root, shipped, succeeded},
 };
 
 const BASELINE_AT_MOST: u64 = 35;
@@ -72,7 +73,7 @@ impl Tree {
     /// Runs `scenario` on the local stack for `duration`; returns the JSON
     /// summary, the SCORE line, and all of stderr (with `--json`, the
     /// checks, the SCORE line and the next step go there).
-    async fn run(&self, scenario: &str, duration: Duration) -> (Value, String, String) {
+    async fn run(&self, scenario: &str, duration: Duration) -> (Summary, String, String) {
         let marker = format!("proof-{scenario}-{}", std::process::id());
         let duration = format!("{}s", duration.as_secs());
         let output = runner(&self.root, &self.folder, &marker)
@@ -91,7 +92,7 @@ impl Tree {
             .expect("runner run --local");
         let (stdout, stderr) = succeeded(&output);
         assert_nothing_left(&marker).await;
-        let summary: Value = serde_json::from_str(stdout.trim()).expect("the --json summary");
+        let summary: Summary = serde_json::from_str(stdout.trim()).expect("the --json summary");
         let score_line = stderr
             .lines()
             .find(|line| line.starts_with("SCORE "))
@@ -102,20 +103,16 @@ impl Tree {
     }
 }
 
-fn score(summary: &Value) -> u64 {
-    summary["score"].as_u64().expect("a score")
-}
-
 /// Baseline, then the reference solution, of one case.
 async fn prove(scenario: &str, step: u8, duration: Duration) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let tree = Tree::fresh();
     let (baseline, line, stderr) = tree.run(scenario, duration).await;
     assert!(
-        score(&baseline) <= BASELINE_AT_MOST,
+        u64::from(baseline.score) <= BASELINE_AT_MOST,
         "the baseline must score at most {BASELINE_AT_MOST}: {line}"
     );
-    assert_eq!(baseline["workload_edits"], serde_json::json!([]), "{line}");
+    assert!(baseline.workload_edits.is_empty(), "{line}");
     // A failing run says what to do next.
     for step_text in [
         "next: ".to_owned(),
@@ -129,10 +126,10 @@ async fn prove(scenario: &str, step: u8, duration: Duration) {
     tree.solve(step).await;
     let (solved, line, stderr) = tree.run(scenario, duration).await;
     assert!(
-        score(&solved) >= SOLUTION_AT_LEAST,
+        u64::from(solved.score) >= SOLUTION_AT_LEAST,
         "the solution must score at least {SOLUTION_AT_LEAST}: {line}"
     );
-    assert_eq!(solved["workload_edits"], serde_json::json!([]), "{line}");
+    assert!(solved.workload_edits.is_empty(), "{line}");
     assert!(
         !stderr.contains("next: "),
         "a pass needs no next step: {stderr}"
@@ -168,7 +165,7 @@ async fn case_1_a_timeout_longer_than_the_hang_does_not_pay() {
     );
     let (summary, line, _) = tree.run("timeouts", Duration::from_secs(20)).await;
     assert!(
-        score(&summary) <= WRONG_FIX_AT_MOST,
+        u64::from(summary.score) <= WRONG_FIX_AT_MOST,
         "a 15 s timeout against 10 s hangs must score at most {WRONG_FIX_AT_MOST}: {line}"
     );
 }
@@ -181,9 +178,9 @@ async fn case_1_editing_the_workload_instead_of_the_code_is_flagged() {
     let tree = Tree::fresh();
     tree.edit("lab/src/cli.rs", "hang_rate=0.1&", "hang_rate=0&");
     let (summary, line, stderr) = tree.run("timeouts", Duration::from_secs(10)).await;
-    let edits = summary["workload_edits"].as_array().expect("a list");
-    assert_eq!(edits.len(), 1, "{summary}");
-    assert_eq!(edits[0]["key"], "workload.timeouts_dep");
+    let edits = &summary.workload_edits;
+    assert_eq!(edits.len(), 1, "{summary:?}");
+    assert_eq!(edits[0].key, "workload.timeouts_dep");
     assert!(line.contains("FLAGGED=workload-edited"), "{line}");
     assert!(
         stderr.contains("next: put the workload back (workload.timeouts_dep"),
@@ -191,13 +188,13 @@ async fn case_1_editing_the_workload_instead_of_the_code_is_flagged() {
     );
     // The edited lab runs another exercise: another fingerprint than the
     // same run (10 s) against the scenario's workload would have.
-    let scenarios = runner::scenario::load(&repo_root().join("scenarios.toml")).expect("load");
+    let scenarios = shipped();
     let mut timeouts = scenarios.get("timeouts").expect("timeouts").clone();
     timeouts.duration = Duration::from_secs(10);
     assert_ne!(
-        summary["fingerprint"],
-        runner::fingerprint::expected(&timeouts).as_str(),
-        "{summary}"
+        summary.fingerprint,
+        runner::fingerprint::expected(&timeouts),
+        "{summary:?}"
     );
 }
 
@@ -262,7 +259,7 @@ async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
         assert!(reports.join(link).is_file(), "{link} exists");
     }
     assert!(
-        runner::report::runs(&reports).is_empty(),
+        runner::data::Runs::read(&reports).list.is_empty(),
         "the demo's runs are kept apart: the index and the leaderboard do not count them"
     );
 }

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use runner::report;
-use serde_json::{Value, json};
+use runner::{data::RunData, report};
+use serde_json::json;
+
+use crate::support::scratch;
 
 /// A run's data.json as the runner writes it, with the given strings.
 pub(crate) fn sample_run(
@@ -14,15 +16,17 @@ pub(crate) fn sample_run(
     score: u32,
     description: &str,
     label: &str,
-) -> Value {
-    json!({
-        "version": 1,
+) -> RunData {
+    let json = json!({
+        "version": runner::data::DATA_VERSION,
         "run_id": run_id,
         "scenario": scenario,
         "description": description,
         "case": 1,
         "started_at": "2026-11-29T12:00:00Z",
         "interrupted": false,
+        "workload_edits": [],
+        "fingerprint": "0a1b2c3d",
         "settings": {
             "url": "http://localhost:8080/cases/timeouts?x=<b>",
             "method": "POST",
@@ -50,25 +54,15 @@ pub(crate) fn sample_run(
         }],
         "score": {
             "total": score,
-            "checks": [{ "label": label, "value": 80.0, "target": 300.0, "zero": 3000.0, "weight": 1.0, "earned": 1.0, "met": true }]
+            "checks": [{ "measure": { "request": "p95_ms" }, "label": label, "value": 80.0, "target": 300.0, "zero": 3000.0, "weight": 1.0, "earned": 1.0, "met": true }]
         }
-    })
+    });
+    serde_json::from_value(json).expect("the sample is a run's data")
 }
 
-fn scratch(tag: &str) -> PathBuf {
-    let folder = std::env::temp_dir().join(format!("runner-report-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).expect("scratch folder");
-    folder
-}
-
-fn store(reports: &Path, data: &Value) -> PathBuf {
-    let folder = reports
-        .join(data["scenario"].as_str().unwrap_or_default())
-        .join(data["run_id"].as_str().unwrap_or_default());
-    std::fs::create_dir_all(&folder).expect("run folder");
-    std::fs::write(folder.join("data.json"), data.to_string()).expect("data.json");
-    folder
+/// Writes the run's data.json where the runner would.
+fn store(reports: &Path, data: &RunData) -> PathBuf {
+    runner::data::write(reports, data).expect("data.json written")
 }
 
 #[test]
@@ -147,9 +141,8 @@ fn a_report_compares_with_the_previous_run_of_its_scenario() {
         &sample_run("tx", "20261129T113000Z-0002", 10, "d", "p95_ms"),
     );
     let mut now = sample_run("timeouts", "20261129T120000Z-0003", 95, "d", "p95_ms");
-    now["totals"]["corrected"]["p95_ms"] = json!(40.0);
-    let folder = store(&reports, &now);
-    let path = report::write_report(&reports, &folder, &now).expect("written");
+    now.totals.corrected.p95_ms = Some(40.0);
+    let path = report::write_run(&reports, &now).expect("written").report;
     // minijinja escapes `/` in attributes as `&#x2f;`; browsers decode it.
     let html = std::fs::read_to_string(path)
         .expect("report.html")
@@ -186,8 +179,7 @@ fn the_index_lists_every_run_even_when_runs_finish_together() {
                     "d",
                     "p95_ms",
                 );
-                store(&reports, &data);
-                report::write_index(&reports).expect("index written");
+                report::write_run(&reports, &data).expect("run written");
             })
         })
         .collect();

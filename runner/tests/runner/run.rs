@@ -14,64 +14,16 @@ use lab::{
     cli::{Cli, Role},
 };
 use serde_json::Value;
-use sqlx::{Connection, Executor, PgConnection};
-use tokio::net::TcpListener;
 
-fn admin_url() -> String {
-    std::env::var("LAB_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A database for one test, dropped at its end.
-pub struct Database {
-    name: String,
-    url: String,
-}
-
-impl Database {
-    pub async fn create(tag: &str) -> Self {
-        // A fixed name: a database left by a failed run is dropped by the next.
-        let name = format!("runner_test_{tag}");
-        let mut admin = PgConnection::connect(&admin_url())
-            .await
-            .expect("PostgreSQL for the tests");
-        admin
-            .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
-            .await
-            .expect("drop a leftover database");
-        admin
-            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-            .await
-            .expect("create the test database");
-        let base = admin_url();
-        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap_or(base.len())]);
-        Self { name, url }
-    }
-
-    pub async fn drop_now(self) {
-        let mut admin = PgConnection::connect(&admin_url())
-            .await
-            .expect("PostgreSQL");
-        let _ = admin
-            .execute(format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str())
-            .await;
-    }
-}
-
-pub async fn serve(app: axum::Router) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
+use crate::support::{TestDb, closed_address, scratch, serve, text};
 
 /// dep and an api whose timeouts case browns out: a fifth of the calls hang
 /// for 1.5 s, and only 4 dep calls may be in flight.
-pub async fn lab_stack(db: &Database) -> String {
+pub async fn lab_stack(db: &TestDb) -> String {
     lab_stack_with(db, "latency_ms=5&hang_rate=0.2&hang_ms=1500").await
 }
 
-async fn lab_stack_with(db: &Database, timeouts_dep: &str) -> String {
+async fn lab_stack_with(db: &TestDb, timeouts_dep: &str) -> String {
     let dep = serve(lab::dep::app()).await;
     let argv = [
         "lab",
@@ -126,10 +78,9 @@ zero = 20
 weight = 50
 "#;
 
-fn scratch(tag: &str) -> PathBuf {
-    let folder = std::env::temp_dir().join(format!("runner-run-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).expect("scratch folder");
+/// A scratch folder with the small scenarios file in it.
+fn folder(tag: &str) -> PathBuf {
+    let folder = scratch(&format!("run-{tag}"));
     std::fs::write(folder.join("scenarios.toml"), SCENARIOS).expect("write scenarios");
     folder
 }
@@ -143,15 +94,11 @@ async fn runner(folder: &Path, args: &[&str]) -> Output {
         .expect("run the runner")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
-    let db = Database::create("run").await;
+    let db = TestDb::create().await;
     let api = lab_stack(&db).await;
-    let folder = scratch("run");
+    let folder = folder("run");
     let output = runner(
         &folder,
         &["run", "timeouts", "--target", &format!("api={api}")],
@@ -224,12 +171,11 @@ async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
         "{waiting}"
     );
     assert!(data["score"]["total"].as_u64().is_some_and(|t| t < 100));
-    db.drop_now().await;
 }
 
 #[tokio::test]
 async fn an_unreachable_target_is_a_clear_error_within_two_seconds() {
-    let folder = scratch("preflight");
+    let folder = folder("preflight");
     let closed = closed_address();
     let started = Instant::now();
     let output = runner(
@@ -259,7 +205,7 @@ async fn an_unreachable_target_is_a_clear_error_within_two_seconds() {
 
 #[tokio::test]
 async fn an_unknown_scenario_lists_the_valid_ones() {
-    let folder = scratch("unknown");
+    let folder = folder("unknown");
     let output = runner(&folder, &["run", "timeout"]).await;
     assert!(!output.status.success());
     let stderr = text(&output.stderr);
@@ -271,9 +217,9 @@ async fn an_unknown_scenario_lists_the_valid_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_under_turns_a_low_score_into_a_failing_exit() {
-    let db = Database::create("fail").await;
+    let db = TestDb::create().await;
     let api = lab_stack(&db).await;
-    let folder = scratch("fail");
+    let folder = folder("fail");
     let output = runner(
         &folder,
         &[
@@ -290,16 +236,6 @@ async fn fail_under_turns_a_low_score_into_a_failing_exit() {
     .await;
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("SCORE timeouts"));
-    db.drop_now().await;
-}
-
-/// An address nothing listens on: a port the system handed out and, with
-/// the listener dropped at once, took back.
-pub fn closed_address() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind port 0")
-        .local_addr()
-        .expect("its address")
 }
 
 /// Sends SIGINT, as Ctrl-C in a terminal does.
@@ -332,10 +268,10 @@ async fn wait_for_line(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
     use tokio::io::AsyncBufReadExt;
-    let db = Database::create("ctrlc").await;
+    let db = TestDb::create().await;
     // Half the calls hang for 20 s: there is always something in flight.
     let api = lab_stack_with(&db, "latency_ms=5&hang_rate=0.5&hang_ms=20000").await;
-    let folder = scratch("ctrlc");
+    let folder = folder("ctrlc");
     std::fs::write(
         folder.join("scenarios.toml"),
         SCENARIOS
@@ -416,5 +352,4 @@ async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
         data["totals"]
     );
     assert!(run.join("report.html").exists());
-    db.drop_now().await;
 }

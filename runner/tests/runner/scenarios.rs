@@ -10,6 +10,8 @@ use std::{
 
 use runner::scenario::{self, ConfigError};
 
+use crate::support::{repo_root, shipped};
+
 /// A small valid file; each test breaks one line of it.
 const VALID: &str = r#"[s]
 case = 1
@@ -44,10 +46,6 @@ zero = 10
 weight = 1
 "#;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn write(text: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let path = std::env::temp_dir().join(format!(
@@ -80,8 +78,7 @@ fn assert_one(errors: &[ConfigError], key: &str, line: usize, says: &str) {
 
 #[test]
 fn the_shipped_file_is_valid_and_in_case_order() {
-    let scenarios =
-        scenario::load(&repo_root().join("scenarios.toml")).expect("scenarios.toml is valid");
+    let scenarios = shipped();
     assert_eq!(
         scenarios.names(),
         ["timeouts", "tx", "bulkheads", "autoscale"]

@@ -7,7 +7,7 @@ use std::{
     process::Output,
 };
 
-use crate::local::repo_root;
+use crate::support::{repo_root, text};
 
 /// A copy of the tree of the test's own.
 fn copy(tag: &str) -> PathBuf {
@@ -27,10 +27,6 @@ fn runner(root: &Path, args: &[&str]) -> Output {
 
 fn read(root: &Path, file: &str) -> String {
     std::fs::read_to_string(root.join(file)).expect("read a case file")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Each step and the files its solution changes.

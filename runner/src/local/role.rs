@@ -21,31 +21,32 @@ use tokio::process::{Child, Command};
 const POLL_EVERY: Duration = Duration::from_millis(25);
 
 #[derive(Debug)]
-pub struct Service {
-    pub role: &'static str,
+pub struct Role {
+    /// `dep`, `api` or `worker`: the `lab` subcommand.
+    pub name: &'static str,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     child: Child,
     log: PathBuf,
 }
 
-impl Service {
+impl Role {
     /// Starts `lab <role> --listen 127.0.0.1:<port> <args>`, its output
     /// going to `<logs>/<role>.log`.
     pub fn spawn(
         lab: &Path,
-        role: &'static str,
+        name: &'static str,
         port: u16,
         args: &[String],
         logs: &Path,
     ) -> anyhow::Result<Self> {
-        let log = logs.join(format!("{role}.log"));
+        let log = logs.join(format!("{name}.log"));
         let out = File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
         let err = out
             .try_clone()
             .with_context(|| format!("cannot share {}", log.display()))?;
         let child = Command::new(lab)
-            .arg(role)
+            .arg(name)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .args(args)
@@ -55,9 +56,9 @@ impl Service {
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("cannot start `{} {role}`", lab.display()))?;
+            .with_context(|| format!("cannot start `{} {name}`", lab.display()))?;
         Ok(Self {
-            role,
+            name,
             url: format!("http://127.0.0.1:{port}"),
             child,
             log,
@@ -72,7 +73,7 @@ impl Service {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
                     "lab {} exited ({status}) while starting. The end of its log, {}:\n{}",
-                    self.role,
+                    self.name,
                     self.log.display(),
                     log_tail(&self.log)
                 );
@@ -84,7 +85,7 @@ impl Service {
             if Instant::now() >= deadline {
                 bail!(
                     "lab {} did not answer {url} in time. The end of its log, {}:\n{}",
-                    self.role,
+                    self.name,
                     self.log.display(),
                     log_tail(&self.log)
                 );
@@ -106,7 +107,7 @@ impl Service {
         {
             eprintln!(
                 "lab {} did not stop within {grace:?} of SIGTERM; killing it",
-                self.role
+                self.name
             );
             let _ = self.child.kill().await;
         }
