@@ -148,8 +148,7 @@ struct Version {
 }
 
 fn parse(bytes: &[u8]) -> anyhow::Result<RunData> {
-    let Version { version } =
-        serde_json::from_slice(bytes).context("it is not a JSON object")?;
+    let Version { version } = serde_json::from_slice(bytes).context("it is not a JSON object")?;
     match version {
         None => anyhow::bail!("it has no `version` field, so no runner wrote it"),
         Some(DATA_VERSION) => {}
@@ -159,13 +158,8 @@ fn parse(bytes: &[u8]) -> anyhow::Result<RunData> {
         ),
     }
     let mut json = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut json).map_err(|error| {
-        anyhow::anyhow!(
-            "field `{}`: {}",
-            error.path(),
-            error.inner()
-        )
-    })
+    serde_path_to_error::deserialize(&mut json)
+        .map_err(|error| anyhow::anyhow!("field `{}`: {}", error.path(), error.inner()))
 }
 
 /// Every run under a reports folder, read once.
@@ -302,7 +296,10 @@ mod tests {
         assert!(error("[1, 2]").contains("not a JSON object"));
         assert!(error(r#"{"run_id": "x"}"#).contains("no `version` field"));
         let older = error(r#"{"version": 1, "run_id": "x"}"#);
-        assert!(older.contains("data version 1") && older.contains("rerun"), "{older}");
+        assert!(
+            older.contains("data version 1") && older.contains("rerun"),
+            "{older}"
+        );
         let renamed = error(r#"{"version": 2, "run": "x"}"#);
         assert!(renamed.contains("unknown field `run`"), "{renamed}");
     }

@@ -19,11 +19,12 @@ use anyhow::Context;
 
 use crate::{
     cli::{DemoArgs, RunArgs},
+    data::RunData,
     load::Controls,
     local::LocalConfig,
     report::{self, DemoPair},
     run,
-    scenario::{self, Scenarios},
+    scenario::{self, Scenario, Scenarios},
     solutions::{Solution, State},
     targets::Targets,
 };
@@ -42,11 +43,6 @@ pub async fn demo(
     let tree = checkout.folder.join("demo");
     refresh_copy(&root, &tree)?;
     eprintln!("demo: working in a copy of the tree, {}", tree.display());
-
-    let config = LocalConfig {
-        root: tree.clone(),
-        ..checkout
-    };
     let copy = scenario::load(&tree.join("scenarios.toml")).map_err(|problems| {
         anyhow::anyhow!(
             "the copied scenarios file has problems: {}",
@@ -57,16 +53,94 @@ pub async fn demo(
                 .join("; ")
         )
     })?;
-    let reports = std::path::absolute(&args.reports)
-        .with_context(|| format!("cannot resolve {}", args.reports.display()))?;
+    let demo = Demo {
+        config: LocalConfig {
+            root: tree,
+            ..checkout
+        },
+        reports: std::path::absolute(&args.reports)
+            .with_context(|| format!("cannot resolve {}", args.reports.display()))?,
+        duration: args.duration,
+    };
 
     let mut pairs = Vec::new();
     for scenario in copy.list.iter().filter(|scenario| !scenario.needs_cluster) {
-        let solution = match Solution::find(&tree, scenario.case) {
+        pairs.extend(demo.case(&copy, scenario, controls).await?);
+        if controls.stop_sending.is_cancelled() {
+            break;
+        }
+    }
+    show(&demo.reports, &pairs)?;
+    Ok(if controls.stop_sending.is_cancelled() {
+        ExitCode::from(run::INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Where the demo works and writes.
+struct Demo {
+    /// The local stack, building the scratch copy.
+    config: LocalConfig,
+    /// The checkout's reports folder, absolute.
+    reports: PathBuf,
+    duration: Option<std::time::Duration>,
+}
+
+impl Demo {
+    /// One case: its baseline run, then its solution run. `None` when the
+    /// case cannot be shown (no solution, the participant's own edits) or
+    /// Ctrl-C came before a run began.
+    async fn case(
+        &self,
+        copy: &Scenarios,
+        scenario: &Scenario,
+        controls: &Controls,
+    ) -> anyhow::Result<Option<DemoPair>> {
+        let Some(solution) = self.baseline_of(scenario)? else {
+            return Ok(None);
+        };
+        let run_args = RunArgs {
+            scenario: scenario.name.clone(),
+            duration: self.duration,
+            rate: None,
+            targets: Targets::default(),
+            local: true,
+            no_open: true,
+            json: false,
+            fail_under: None,
+            goose_report: false,
+            reports: self.reports.join(report::DEMO_RUNS),
+        };
+        let scenario = run::chosen(copy, &run_args)?;
+        let mut runs = Vec::new();
+        for side in ["baseline", "solution"] {
+            if side == "solution" {
+                eprintln!("{}", solution.apply()?);
+            }
+            eprintln!("\ndemo: case {} ({}), {side}", scenario.case, scenario.name);
+            match run::on_local_stack(&self.config, &scenario, &run_args, controls).await? {
+                Some(data) => runs.push(data),
+                None => return Ok(None),
+            }
+        }
+        let [baseline, solution] = <[RunData; 2]>::try_from(runs)
+            .map_err(|_| anyhow::anyhow!("the demo ran other than two runs"))?;
+        Ok(Some(DemoPair {
+            scenario: scenario.name.clone(),
+            baseline,
+            solution,
+        }))
+    }
+
+    /// The case's solution, with the copy put back to its baseline; `None`
+    /// (and why, on stderr) when there is no baseline to show.
+    fn baseline_of(&self, scenario: &Scenario) -> anyhow::Result<Option<Solution>> {
+        let solution = match Solution::find(&self.config.root, scenario.case) {
             Ok(solution) => solution,
             Err(error) => {
                 eprintln!("demo: skipping {}: {error:#}", scenario.name);
-                continue;
+                return Ok(None);
             }
         };
         match solution.state()? {
@@ -81,53 +155,18 @@ pub async fn demo(
                     scenario.name,
                     solution.files().join(", ")
                 );
-                continue;
+                return Ok(None);
             }
         }
-        let run_args = RunArgs {
-            scenario: scenario.name.clone(),
-            duration: args.duration,
-            rate: None,
-            targets: Targets::default(),
-            local: true,
-            no_open: true,
-            json: false,
-            fail_under: None,
-            goose_report: false,
-            reports: reports.join(report::DEMO_RUNS),
-        };
-        let scenario = run::chosen(&copy, &run_args)?;
-        eprintln!(
-            "\ndemo: case {} ({}), baseline",
-            scenario.case, scenario.name
-        );
-        let Some(baseline) = run::on_local_stack(&config, &scenario, &run_args, controls).await?
-        else {
-            break;
-        };
-        eprintln!("{}", solution.apply()?);
-        eprintln!(
-            "\ndemo: case {} ({}), solution",
-            scenario.case, scenario.name
-        );
-        let Some(solved) = run::on_local_stack(&config, &scenario, &run_args, controls).await?
-        else {
-            break;
-        };
-        let interrupted = baseline.interrupted || solved.interrupted;
-        pairs.push(DemoPair {
-            scenario: scenario.name.clone(),
-            baseline,
-            solution: solved,
-        });
-        if interrupted {
-            break;
-        }
+        Ok(Some(solution))
     }
+}
 
-    let page = report::write_demo(&reports, &pairs)?;
+/// Writes the demo page, prints the scores, and opens the page.
+fn show(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<()> {
+    let page = report::write_demo(reports, pairs)?;
     println!("\n{:<10} {:>9} {:>9}", "scenario", "baseline", "solution");
-    for pair in &pairs {
+    for pair in pairs {
         println!(
             "{:<10} {:>9} {:>9}",
             pair.scenario, pair.baseline.score.total, pair.solution.score.total
@@ -139,11 +178,7 @@ pub async fn demo(
     {
         eprintln!("could not open the demo page ({error}); open it yourself");
     }
-    Ok(if controls.stop_sending.is_cancelled() {
-        ExitCode::from(run::INTERRUPTED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(())
 }
 
 /// Makes `tree` a fresh copy of `root`'s sources. Its `target/` is kept so

@@ -70,9 +70,7 @@ fn probe(probe: &Probe) -> Value {
 fn check(check: &Check) -> Value {
     let (probe, metric, stat) = match &check.measure {
         Measure::Request(metric) => (None, metric.as_str(), None),
-        Measure::Probe { probe, field, stat } => {
-            (Some(probe), field.as_str(), Some(stat.as_str()))
-        }
+        Measure::Probe { probe, field, stat } => (Some(probe), field.as_str(), Some(stat.as_str())),
     };
     json!({
         "probe": probe,
@@ -143,10 +141,8 @@ weight = 1
 "#;
 
     fn pinned() -> Scenario {
-        let path = std::env::temp_dir().join(format!(
-            "runner-fingerprint-{}.toml",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("runner-fingerprint-{}.toml", std::process::id()));
         std::fs::write(&path, PINNED).expect("write the scenario");
         let loaded = scenario::load(&path);
         let _ = std::fs::remove_file(&path);

@@ -184,7 +184,6 @@ mod tests {
     use crate::{data::example, scenario::shipped, workload::Edit};
     use serde_json::json;
 
-
     fn run(id: &str, scenario: &str, score: u32, fingerprint: &str) -> RunData {
         example(scenario, id, score, fingerprint)
     }

@@ -218,7 +218,11 @@ fn compare(args: &cli::CompareArgs) -> anyhow::Result<()> {
             let unreadable = if runs.unreadable.is_empty() {
                 String::new()
             } else {
-                format!(" ({} runs could not be read: {})", runs.unreadable.len(), runs.unreadable.join("; "))
+                format!(
+                    " ({} runs could not be read: {})",
+                    runs.unreadable.len(),
+                    runs.unreadable.join("; ")
+                )
             };
             anyhow::anyhow!(
                 "no run `{id}` under {}; run ids are in the SCORE lines and in \

@@ -198,18 +198,28 @@ fn check_hpa(documents: &[Document], deployment: &str, findings: &mut Vec<Findin
         "HorizontalPodAutoscaler `{hpa_name}` targets Deployment `{deployment}`"
     )));
 
+    findings.push(room_to_grow(spec));
+    findings.push(cpu_utilisation(spec));
+    findings.push(prompt_scale_up(spec));
+}
+
+/// maxReplicas above minReplicas.
+fn room_to_grow(spec: &Value) -> Finding {
     let min = spec["minReplicas"].as_u64().unwrap_or(1);
     let max = spec["maxReplicas"].as_u64().unwrap_or(0);
-    findings.push(if max > min {
+    if max > min {
         Finding::ok(format!("it may scale from {min} to {max} replicas"))
     } else {
         Finding::missing(format!(
             "maxReplicas ({max}) is not above minReplicas ({min}): the HPA may never add a \
              replica. Raise maxReplicas"
         ))
-    });
+    }
+}
 
-    findings.push(match cpu_target(spec) {
+/// A CPU utilisation target in a sensible range.
+fn cpu_utilisation(spec: &Value) -> Finding {
+    match cpu_target(spec) {
         None => Finding::missing(
             "it does not scale on CPU utilisation: add a Resource metric for cpu with \
              target type Utilization",
@@ -223,14 +233,17 @@ fn check_hpa(documents: &[Document], deployment: &str, findings: &mut Vec<Findin
             SENSIBLE_TARGET.start(),
             SENSIBLE_TARGET.end()
         )),
-    });
+    }
+}
 
+/// A scale-up that is neither disabled nor held back for long.
+fn prompt_scale_up(spec: &Value) -> Finding {
     // Kubernetes' default scale-up has no stabilisation window.
     let window = spec["behavior"]["scaleUp"]["stabilizationWindowSeconds"]
         .as_u64()
         .unwrap_or(0);
     let disabled = spec["behavior"]["scaleUp"]["selectPolicy"].as_str() == Some("Disabled");
-    findings.push(if disabled {
+    if disabled {
         Finding::missing("its scale-up is disabled (behavior.scaleUp.selectPolicy: Disabled)")
     } else if window > PROMPT_SCALE_UP_SECS {
         Finding::missing(format!(
@@ -239,7 +252,7 @@ fn check_hpa(documents: &[Document], deployment: &str, findings: &mut Vec<Findin
         ))
     } else {
         Finding::ok(format!("it scales up promptly ({window} s stabilisation)"))
-    });
+    }
 }
 
 /// The CPU utilisation target: autoscaling/v2's Resource metric, or v1's

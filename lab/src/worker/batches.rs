@@ -60,11 +60,18 @@ struct Progress {
 #[derive(Debug, Serialize)]
 pub struct BatchStatus {
     pub id: u64,
-    /// `running` or `done`.
-    pub state: &'static str,
+    pub state: BatchState,
     pub age_ms: u64,
     pub fast: ClassProgress,
     pub slow: ClassProgress,
+}
+
+/// Whether every job of a batch has finished: `running` or `done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchState {
+    Running,
+    Done,
 }
 
 /// One class of jobs in one batch. Latencies are in milliseconds from
@@ -176,7 +183,11 @@ impl Batches {
         let batch = inner.batches.get(&id)?;
         Some(BatchStatus {
             id,
-            state: if batch.finished { "done" } else { "running" },
+            state: if batch.finished {
+                BatchState::Done
+            } else {
+                BatchState::Running
+            },
             age_ms: u64::try_from(batch.created.elapsed().as_millis()).unwrap_or(u64::MAX),
             fast: batch.fast.summary(),
             slow: batch.slow.summary(),
@@ -285,10 +296,13 @@ mod tests {
         let id = batches.create(2, 1);
         batches.complete(id, JobClass::Fast, Duration::from_millis(10));
         batches.complete(id, JobClass::Slow, Duration::from_millis(500));
-        assert_eq!(batches.status(id).map(|s| s.state), Some("running"));
+        assert_eq!(
+            batches.status(id).map(|s| s.state),
+            Some(BatchState::Running)
+        );
         batches.complete(id, JobClass::Fast, Duration::from_millis(30));
         let status = batches.status(id).expect("batch is kept");
-        assert_eq!(status.state, "done");
+        assert_eq!(status.state, BatchState::Done);
         assert_eq!(status.fast.done, 2);
         assert_eq!(status.fast.latency.p50_ms, Some(10.0));
         assert_eq!(status.fast.latency.max_ms, Some(30.0));

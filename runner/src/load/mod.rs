@@ -160,7 +160,14 @@ pub async fn run(
             collector.not_sent(ticket.intended);
         }
     }
-    settle(&collector, workers.request.cap, &controls, &mut tick, &mut on_tick).await;
+    settle(
+        &collector,
+        workers.request.cap,
+        &controls,
+        &mut tick,
+        &mut on_tick,
+    )
+    .await;
     workers.done.cancel();
     stop_goose(&mut goose).await;
     Ok(LoadResult {
@@ -282,8 +289,10 @@ impl Workers {
             .with_context(|| format!("`{}{}` is not a URL", request.base_url, request.path))?;
         // goose files each request under a method of its own; it is derived
         // from the HTTP one, so the two cannot disagree.
-        let method = goose::goose::goose_method_from_method(request.method.http())
-            .map_err(|error| anyhow::anyhow!("goose cannot send {:?}: {error:?}", request.method))?;
+        let method =
+            goose::goose::goose_method_from_method(request.method.http()).map_err(|error| {
+                anyhow::anyhow!("goose cannot send {:?}: {error:?}", request.method)
+            })?;
         let workers = Self {
             queue,
             url,

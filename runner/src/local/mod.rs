@@ -30,7 +30,7 @@ use anyhow::{Context, bail};
 
 use crate::targets::Targets;
 use postgres::Postgres;
-use role::Role;
+use role::{Kind, Role};
 
 /// How long the roles have to become ready. The api migrates its schema
 /// before it listens, and retries PostgreSQL for up to 30 s.
@@ -98,16 +98,12 @@ impl Stack {
         fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
         let [postgres_port, dep_port, api_port, worker_port] = free_ports()?;
 
-        let mut dep = Role::spawn(&lab, "dep", dep_port, &drain(), &logs)?;
-        let mut worker = Role::spawn(&lab, "worker", worker_port, &drain(), &logs)?;
+        let mut dep = Role::spawn(&lab, Kind::Dep, dep_port, &drain(), &logs)?;
+        let mut worker = Role::spawn(&lab, Kind::Worker, worker_port, &drain(), &logs)?;
         let (postgres, database_url) = match &config.database_url {
             Some(url) => (None, url.clone()),
             None => {
-                let folder = config.folder.join("postgres");
-                let server =
-                    tokio::task::spawn_blocking(move || Postgres::start(&folder, postgres_port))
-                        .await
-                        .context("the PostgreSQL task failed")??;
+                let server = start_postgres(config.folder.join("postgres"), postgres_port).await?;
                 let url = server.url();
                 (Some(server), url)
             }
@@ -119,13 +115,13 @@ impl Stack {
             dep.url.clone(),
         ];
         api_args.extend(drain());
-        let mut api = Role::spawn(&lab, "api", api_port, &api_args, &logs)?;
+        let mut api = Role::spawn(&lab, Kind::Api, api_port, &api_args, &logs)?;
 
         let deadline = Instant::now() + READY_WITHIN;
         tokio::try_join!(
-            dep.wait_ready("/healthz", deadline),
-            worker.wait_ready("/readyz", deadline),
-            api.wait_ready("/readyz", deadline),
+            dep.wait_ready(deadline),
+            worker.wait_ready(deadline),
+            api.wait_ready(deadline),
         )?;
         let targets = Targets {
             api: api.url.clone(),
@@ -205,6 +201,13 @@ fn finish(program: &str, status: std::io::Result<ExitStatus>) -> anyhow::Result<
         Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         None => ExitCode::FAILURE,
     })
+}
+
+/// A private PostgreSQL with its data in `folder` (created once).
+async fn start_postgres(folder: PathBuf, port: u16) -> anyhow::Result<Postgres> {
+    tokio::task::spawn_blocking(move || Postgres::start(&folder, port))
+        .await
+        .context("the PostgreSQL task failed")?
 }
 
 fn drain() -> Vec<String> {

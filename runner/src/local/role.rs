@@ -20,10 +20,36 @@ use tokio::process::{Child, Command};
 /// How often readiness is polled while a role starts.
 const POLL_EVERY: Duration = Duration::from_millis(25);
 
+/// Which of the lab's roles a process runs: the `lab` subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dep,
+    Api,
+    Worker,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dep => "dep",
+            Self::Api => "api",
+            Self::Worker => "worker",
+        }
+    }
+
+    /// Where the role says it is ready: dep has nothing to wait for; the
+    /// api is ready once PostgreSQL answers.
+    pub fn ready_path(self) -> &'static str {
+        match self {
+            Self::Dep => "/healthz",
+            Self::Api | Self::Worker => "/readyz",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Role {
-    /// `dep`, `api` or `worker`: the `lab` subcommand.
-    pub name: &'static str,
+    pub kind: Kind,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     child: Child,
@@ -35,11 +61,12 @@ impl Role {
     /// going to `<logs>/<role>.log`.
     pub fn spawn(
         lab: &Path,
-        name: &'static str,
+        kind: Kind,
         port: u16,
         args: &[String],
         logs: &Path,
     ) -> anyhow::Result<Self> {
+        let name = kind.name();
         let log = logs.join(format!("{name}.log"));
         let out = File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
         let err = out
@@ -58,22 +85,23 @@ impl Role {
             .spawn()
             .with_context(|| format!("cannot start `{} {name}`", lab.display()))?;
         Ok(Self {
-            name,
+            kind,
             url: format!("http://127.0.0.1:{port}"),
             child,
             log,
         })
     }
 
-    /// Polls `path` until it answers 200, the child exits, or `deadline`.
-    pub async fn wait_ready(&mut self, path: &str, deadline: Instant) -> anyhow::Result<()> {
+    /// Polls the role's readiness path until it answers 200, the child
+    /// exits, or `deadline`.
+    pub async fn wait_ready(&mut self, deadline: Instant) -> anyhow::Result<()> {
         let client = reqwest::Client::new();
-        let url = format!("{}{path}", self.url);
+        let url = format!("{}{}", self.url, self.kind.ready_path());
         loop {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
                     "lab {} exited ({status}) while starting. The end of its log, {}:\n{}",
-                    self.name,
+                    self.kind.name(),
                     self.log.display(),
                     log_tail(&self.log)
                 );
@@ -85,7 +113,7 @@ impl Role {
             if Instant::now() >= deadline {
                 bail!(
                     "lab {} did not answer {url} in time. The end of its log, {}:\n{}",
-                    self.name,
+                    self.kind.name(),
                     self.log.display(),
                     log_tail(&self.log)
                 );
@@ -107,7 +135,7 @@ impl Role {
         {
             eprintln!(
                 "lab {} did not stop within {grace:?} of SIGTERM; killing it",
-                self.name
+                self.kind.name()
             );
             let _ = self.child.kill().await;
         }

@@ -8,10 +8,10 @@ pub mod kubernetes;
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use anyhow::Context;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 

@@ -108,35 +108,16 @@ pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Chart
     let mut colors = PALETTE.iter().cycle();
     let lines = series
         .iter()
-        .map(|s| {
-            let color = if s.previous {
+        .map(|s| Line {
+            name: s.name.clone(),
+            color: if s.previous {
                 "#9a9a9a"
             } else {
                 colors.next().copied().unwrap_or("#000")
-            };
-            let mut segments = Vec::new();
-            let mut current = String::new();
-            for &(x, y) in &s.points {
-                match y {
-                    Some(y) => {
-                        if !current.is_empty() {
-                            current.push(' ');
-                        }
-                        current.push_str(&format!("{:.1},{:.1}", px(x), py(y)));
-                    }
-                    None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
-                    None => {}
-                }
             }
-            if !current.is_empty() {
-                segments.push(current);
-            }
-            Line {
-                name: s.name.clone(),
-                color: color.to_owned(),
-                previous: s.previous,
-                segments,
-            }
+            .to_owned(),
+            previous: s.previous,
+            segments: segments(&s.points, |(x, y)| format!("{:.1},{:.1}", px(x), py(y))),
         })
         .collect();
 
@@ -166,6 +147,29 @@ pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Chart
         empty: values().next().is_none(),
         x_max,
     }
+}
+
+/// The points of a series as SVG polyline segments: a gap (`None`) ends
+/// one segment, and the next value starts another.
+fn segments(points: &[(f64, Option<f64>)], at: impl Fn((f64, f64)) -> String) -> Vec<String> {
+    let mut segments = Vec::new();
+    let mut current = String::new();
+    for &(x, y) in points {
+        match y {
+            Some(y) => {
+                if !current.is_empty() {
+                    current.push(' ');
+                }
+                current.push_str(&at((x, y)));
+            }
+            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
 }
 
 impl Chart {

@@ -80,14 +80,18 @@ fn side<'a>(label: &'static str, run: &'a RunData) -> Side<'a> {
 /// The chart of what the run's first check measures: a probe's field when
 /// it reads one (the bulkheads' fast jobs), else request latency.
 fn first_measure(id: &str, run: &RunData) -> Chart {
-    let probed = run.score.checks.first().and_then(|check| match &check.measure {
-        Measure::Probe { probe, field, .. } => run
-            .probes
-            .iter()
-            .find(|record| &record.name == probe)
-            .and_then(|record| Some((record, record.series(field)?))),
-        Measure::Request(_) => None,
-    });
+    let probed = run
+        .score
+        .checks
+        .first()
+        .and_then(|check| match &check.measure {
+            Measure::Probe { probe, field, .. } => run
+                .probes
+                .iter()
+                .find(|record| &record.name == probe)
+                .and_then(|record| Some((record, record.series(field)?))),
+            Measure::Request(_) => None,
+        });
     match probed {
         Some((probe, series)) => line_chart(
             id,

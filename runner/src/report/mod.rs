@@ -184,6 +184,39 @@ fn scaling(probes: &[ProbeRecord]) -> Vec<Replicas> {
 }
 
 fn charts(data: &RunData, previous: Option<&RunData>, scaling: &[Replicas]) -> Vec<Chart> {
+    let mut charts = request_charts(data, previous);
+    // The latency chart shows when new pods began to serve: the first rise
+    // in ready replicas, or else the first rise of any replica count.
+    let serving = scaling
+        .iter()
+        .filter(|replicas| replicas.rose.is_some())
+        .min_by_key(|replicas| !replicas.field.ends_with("readyReplicas"));
+    if let Some((second, label)) = serving.and_then(Replicas::marker) {
+        charts[1].mark(second, &label);
+    }
+    for probe in &data.probes {
+        let series: Vec<Series> = probe.series.iter().map(probe_series).collect();
+        let mut chart = line_chart(
+            &format!("probe-{}", probe.name),
+            &format!("Probe {}: {}", probe.name, probe.url),
+            "",
+            &series,
+        );
+        for replicas in scaling
+            .iter()
+            .filter(|replicas| replicas.probe == probe.name)
+        {
+            if let Some((second, label)) = replicas.marker() {
+                chart.mark(second, &label);
+            }
+        }
+        charts.push(chart);
+    }
+    charts
+}
+
+/// Rate, latency (with the previous run's p95) and in-flight, by second.
+fn request_charts(data: &RunData, previous: Option<&RunData>) -> Vec<Chart> {
     let mut latency = vec![
         timeline(data, |s| s.p50_ms, "p50", false),
         timeline(data, |s| s.p95_ms, "p95", false),
@@ -192,7 +225,7 @@ fn charts(data: &RunData, previous: Option<&RunData>, scaling: &[Replicas]) -> V
     if let Some(previous) = previous {
         latency.push(timeline(previous, |s| s.p95_ms, "p95, previous run", true));
     }
-    let mut charts = vec![
+    vec![
         line_chart(
             "rate",
             "Requests per second: intended, sent, succeeded",
@@ -214,34 +247,14 @@ fn charts(data: &RunData, previous: Option<&RunData>, scaling: &[Replicas]) -> V
             "in-flight",
             "Requests in flight (most in each second)",
             "requests",
-            &[timeline(data, |s| count(s.in_flight_max), "in flight", false)],
+            &[timeline(
+                data,
+                |s| count(s.in_flight_max),
+                "in flight",
+                false,
+            )],
         ),
-    ];
-    // The latency chart shows when new pods began to serve: the first rise
-    // in ready replicas, or else the first rise of any replica count.
-    let serving = scaling
-        .iter()
-        .filter(|replicas| replicas.rose.is_some())
-        .min_by_key(|replicas| !replicas.field.ends_with("readyReplicas"));
-    if let Some((second, label)) = serving.and_then(Replicas::marker) {
-        charts[1].mark(second, &label);
-    }
-    for probe in &data.probes {
-        let series: Vec<Series> = probe.series.iter().map(probe_series).collect();
-        let mut chart = line_chart(
-            &format!("probe-{}", probe.name),
-            &format!("Probe {}: {}", probe.name, probe.url),
-            "",
-            &series,
-        );
-        for replicas in scaling.iter().filter(|replicas| replicas.probe == probe.name) {
-            if let Some((second, label)) = replicas.marker() {
-                chart.mark(second, &label);
-            }
-        }
-        charts.push(chart);
-    }
-    charts
+    ]
 }
 
 /// A probe's series as a chart line.
@@ -259,7 +272,12 @@ fn answers(totals: &Totals) -> Vec<Share> {
         .statuses
         .iter()
         .map(|(status, count)| (format!("HTTP {status}"), *count))
-        .chain(totals.errors.iter().map(|(kind, count)| (kind.as_str().to_owned(), *count)))
+        .chain(
+            totals
+                .errors
+                .iter()
+                .map(|(kind, count)| (kind.as_str().to_owned(), *count)),
+        )
         .collect();
     let total: u64 = rows.iter().map(|(_, count)| count).sum();
     rows.into_iter()

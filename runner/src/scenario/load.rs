@@ -61,18 +61,7 @@ impl fmt::Display for ConfigError {
 /// Reads, overrides and validates the scenarios at `path`. Returns every
 /// problem found, not just the first.
 pub fn load(path: &Path) -> Result<Scenarios, Vec<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        vec![ConfigError {
-            file: path.to_owned(),
-            position: None,
-            key: String::new(),
-            message: format!(
-                "cannot read the scenarios file ({error}); run the runner from the repository \
-                 root or pass --scenarios PATH"
-            ),
-            from_env: None,
-        }]
-    })?;
+    let text = read(path)?;
     let locator = Locator::new(&text);
     let figment = Figment::new()
         .merge(Toml::string(&text))
@@ -135,6 +124,21 @@ pub fn load(path: &Path) -> Result<Scenarios, Vec<ConfigError>> {
     Ok(Scenarios {
         path: path.to_owned(),
         list,
+    })
+}
+
+fn read(path: &Path) -> Result<String, Vec<ConfigError>> {
+    std::fs::read_to_string(path).map_err(|error| {
+        vec![ConfigError {
+            file: path.to_owned(),
+            position: None,
+            key: String::new(),
+            message: format!(
+                "cannot read the scenarios file ({error}); run the runner from the repository \
+                 root or pass --scenarios PATH"
+            ),
+            from_env: None,
+        }]
     })
 }
 

@@ -312,7 +312,11 @@ impl Check {
     /// `p95_ms (last 1m)`.
     pub fn label(&self) -> String {
         match self.last {
-            Some(last) => format!("{} (last {})", self.measure, humantime::format_duration(last)),
+            Some(last) => format!(
+                "{} (last {})",
+                self.measure,
+                humantime::format_duration(last)
+            ),
             None => self.measure.to_string(),
         }
     }

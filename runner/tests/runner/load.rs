@@ -35,9 +35,11 @@ impl Seen {
     /// Waits until the server has seen `count` requests; fails the test
     /// after 20 s (goose starts its users within a second).
     async fn at_least(&self, count: u64) {
-        eventually(Duration::from_secs(20), "requests reach the server", || async {
-            (self.0.load(Ordering::Relaxed) >= count).then_some(())
-        })
+        eventually(
+            Duration::from_secs(20),
+            "requests reach the server",
+            || async { (self.0.load(Ordering::Relaxed) >= count).then_some(()) },
+        )
         .await;
     }
 }

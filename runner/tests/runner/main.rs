@@ -1,8 +1,8 @@
 //! Integration tests for the runner.
 
 mod browser;
-mod data;
 mod cluster;
+mod data;
 mod docs;
 mod kubernetes;
 mod load;

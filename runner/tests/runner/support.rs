@@ -28,8 +28,8 @@ pub fn shipped() -> Scenarios {
 /// An empty folder of the test's own under cargo's scratch space, named by
 /// `tag` and this test process.
 pub fn scratch(tag: &str) -> PathBuf {
-    let folder = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{tag}-{}", std::process::id()));
+    let folder =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).expect("scratch folder");
     folder
