@@ -17,18 +17,29 @@
 //! image built) is only known on a cluster; the report of a real run shows
 //! the replicas.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
-use serde_yaml::Value;
+use k8s_openapi::{
+    api::{
+        apps::v1::Deployment,
+        autoscaling::{v1, v2},
+        core::v1::Container,
+    },
+    apimachinery::pkg::api::resource::Quantity,
+};
+use serde::Deserialize;
 
 /// A sensible CPU utilisation target, in percent. Below, the HPA adds
 /// replicas for load one replica handles; above, replicas come only once
 /// the api is saturated and latency has already climbed.
-const SENSIBLE_TARGET: std::ops::RangeInclusive<u64> = 30..=90;
+const SENSIBLE_TARGET: std::ops::RangeInclusive<i32> = 30..=90;
 
 /// Longest scale-up stabilisation window, in seconds, that still lets
 /// replicas rise within the autoscale scenario.
-const PROMPT_SCALE_UP_SECS: u64 = 60;
+const PROMPT_SCALE_UP_SECS: i32 = 60;
 
 /// One line of the verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,19 +64,78 @@ impl Finding {
     }
 }
 
-/// A parsed document and the file it came from.
+/// What the check reads from the folder: the Deployments and the HPAs, as
+/// Kubernetes' own types, each with the file it came from.
+#[derive(Debug, Default)]
+struct Manifests {
+    deployments: Vec<(PathBuf, Deployment)>,
+    hpas: Vec<(PathBuf, Hpa)>,
+}
+
+/// An HPA as the check sees it, from autoscaling/v2 or v1.
 #[derive(Debug)]
-struct Document {
-    file: PathBuf,
-    value: Value,
+struct Hpa {
+    name: String,
+    /// `(kind, name)` of what it scales.
+    target: (String, String),
+    min: i32,
+    max: i32,
+    /// The CPU utilisation target, in percent, if it scales on CPU.
+    cpu_target: Option<i32>,
+    scale_up_window: i32,
+    scale_up_disabled: bool,
+}
+
+impl From<v2::HorizontalPodAutoscaler> for Hpa {
+    fn from(hpa: v2::HorizontalPodAutoscaler) -> Self {
+        let spec = hpa.spec.unwrap_or_default();
+        let cpu_target = spec.metrics.iter().flatten().find_map(|metric| {
+            let resource = metric.resource.as_ref()?;
+            let cpu = metric.type_ == "Resource"
+                && resource.name == "cpu"
+                && resource.target.type_ == "Utilization";
+            cpu.then_some(resource.target.average_utilization).flatten()
+        });
+        let scale_up = spec.behavior.and_then(|behavior| behavior.scale_up);
+        Self {
+            name: hpa.metadata.name.unwrap_or_default(),
+            target: (spec.scale_target_ref.kind, spec.scale_target_ref.name),
+            min: spec.min_replicas.unwrap_or(1),
+            max: spec.max_replicas,
+            cpu_target,
+            // Kubernetes' default scale-up has no stabilisation window.
+            scale_up_window: scale_up
+                .as_ref()
+                .and_then(|rules| rules.stabilization_window_seconds)
+                .unwrap_or(0),
+            scale_up_disabled: scale_up
+                .and_then(|rules| rules.select_policy)
+                .is_some_and(|policy| policy == "Disabled"),
+        }
+    }
+}
+
+impl From<v1::HorizontalPodAutoscaler> for Hpa {
+    fn from(hpa: v1::HorizontalPodAutoscaler) -> Self {
+        let spec = hpa.spec.unwrap_or_default();
+        Self {
+            name: hpa.metadata.name.unwrap_or_default(),
+            target: (spec.scale_target_ref.kind, spec.scale_target_ref.name),
+            min: spec.min_replicas.unwrap_or(1),
+            max: spec.max_replicas,
+            cpu_target: spec.target_cpu_utilization_percentage,
+            scale_up_window: 0,
+            scale_up_disabled: false,
+        }
+    }
 }
 
 /// Checks whether an HPA in `folder` could scale the Deployment named
 /// `deployment`.
 pub fn check_autoscaling(folder: &Path, deployment: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let documents = read_folder(folder, &mut findings);
-    if documents.is_empty() {
+    let manifests = read_folder(folder, &mut findings);
+    if manifests.deployments.is_empty() && manifests.hpas.is_empty() {
         findings.push(Finding::missing(format!(
             "no Kubernetes manifests in {}: the api's Deployment and its \
              HorizontalPodAutoscaler belong there",
@@ -73,14 +143,15 @@ pub fn check_autoscaling(folder: &Path, deployment: &str) -> Vec<Finding> {
         )));
         return findings;
     }
-    check_requests(&documents, deployment, &mut findings);
-    check_hpa(&documents, deployment, &mut findings);
+    check_requests(&manifests, deployment, &mut findings);
+    check_hpa(&manifests, deployment, &mut findings);
     findings
 }
 
-fn read_folder(folder: &Path, findings: &mut Vec<Finding>) -> Vec<Document> {
+/// Every YAML file's documents; those the check reads are kept, typed.
+fn read_folder(folder: &Path, findings: &mut Vec<Finding>) -> Manifests {
     let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
+        return Manifests::default();
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -91,122 +162,151 @@ fn read_folder(folder: &Path, findings: &mut Vec<Finding>) -> Vec<Document> {
         })
         .collect();
     files.sort();
-    let mut documents = Vec::new();
+    let mut manifests = Manifests::default();
     for file in files {
-        let text = match std::fs::read_to_string(&file) {
-            Ok(text) => text,
-            Err(error) => {
-                findings.push(Finding::missing(format!(
-                    "cannot read {}: {error}",
-                    file.display()
-                )));
-                continue;
-            }
-        };
-        for document in serde_yaml::Deserializer::from_str(&text) {
-            match serde::Deserialize::deserialize(document) {
-                Ok(Value::Null) => {}
-                Ok(value) => documents.push(Document {
-                    file: file.clone(),
-                    value,
-                }),
-                Err(error) => {
-                    findings.push(Finding::missing(format!(
-                        "{} is not valid YAML: {error}",
-                        file.display()
-                    )));
-                    break;
-                }
-            }
+        match std::fs::read_to_string(&file) {
+            Ok(text) => read_documents(&file, &text, &mut manifests, findings),
+            Err(error) => findings.push(Finding::missing(format!(
+                "cannot read {}: {error}",
+                file.display()
+            ))),
         }
     }
-    documents
+    manifests
 }
 
-fn of_kind<'a>(documents: &'a [Document], kind: &'a str) -> impl Iterator<Item = &'a Document> {
-    documents
-        .iter()
-        .filter(move |document| document.value["kind"].as_str() == Some(kind))
+/// Which object a document is, read before the rest.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypeMeta {
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
 }
 
-fn name(value: &Value) -> &str {
-    value["metadata"]["name"].as_str().unwrap_or("(unnamed)")
+fn read_documents(file: &Path, text: &str, into: &mut Manifests, findings: &mut Vec<Finding>) {
+    for document in serde_yaml::Deserializer::from_str(text) {
+        let value = match serde_yaml::Value::deserialize(document) {
+            Ok(serde_yaml::Value::Null) => continue,
+            Ok(value) => value,
+            Err(error) => {
+                let file = file.display();
+                findings.push(Finding::missing(format!("{file} is not valid YAML: {error}")));
+                return;
+            }
+        };
+        let meta = TypeMeta::deserialize(&value).ok();
+        let typed = match meta.as_ref().map(|m| (m.api_version.as_str(), m.kind.as_str())) {
+            Some(("apps/v1", "Deployment")) => Deployment::deserialize(value)
+                .map(|deployment| into.deployments.push((file.to_owned(), deployment))),
+            Some(("autoscaling/v2", "HorizontalPodAutoscaler")) => {
+                v2::HorizontalPodAutoscaler::deserialize(value)
+                    .map(|hpa| into.hpas.push((file.to_owned(), hpa.into())))
+            }
+            Some(("autoscaling/v1", "HorizontalPodAutoscaler")) => {
+                v1::HorizontalPodAutoscaler::deserialize(value)
+                    .map(|hpa| into.hpas.push((file.to_owned(), hpa.into())))
+            }
+            // Other objects (Services, PostgreSQL's StatefulSet) do not
+            // decide whether the api scales.
+            _ => Ok(()),
+        };
+        if let (Err(error), Some(meta)) = (typed, meta) {
+            findings.push(Finding::missing(format!(
+                "{}: this {} is not valid ({error}); `kubectl apply` would refuse it too",
+                file.display(),
+                meta.kind
+            )));
+        }
+    }
 }
 
-fn check_requests(documents: &[Document], deployment: &str, findings: &mut Vec<Finding>) {
-    let Some(found) = of_kind(documents, "Deployment").find(|doc| name(&doc.value) == deployment)
-    else {
+fn check_requests(manifests: &Manifests, deployment: &str, findings: &mut Vec<Finding>) {
+    let named = |(_, found): &&(PathBuf, Deployment)| {
+        found.metadata.name.as_deref() == Some(deployment)
+    };
+    let Some((file, found)) = manifests.deployments.iter().find(named) else {
         findings.push(Finding::missing(format!(
             "no Deployment named `{deployment}`: the HPA needs one to scale"
         )));
         return;
     };
-    let containers = found.value["spec"]["template"]["spec"]["containers"]
-        .as_sequence()
-        .map(Vec::as_slice)
+    let containers = found
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.template.spec.as_ref())
+        .map(|pod| pod.containers.as_slice())
         .unwrap_or_default();
     for container in containers {
-        let container_name = container["name"].as_str().unwrap_or("(unnamed)");
-        let resources = &container["resources"];
-        let limit = quantity(&resources["limits"]["cpu"]);
-        match (quantity(&resources["requests"]["cpu"]), limit) {
-            (Some(request), limit) => findings.push(Finding::ok(format!(
-                "container `{container_name}` of Deployment `{deployment}` requests {request} CPU{}",
-                limit
-                    .map(|limit| format!(" (limit {limit})"))
-                    .unwrap_or_default()
-            ))),
-            // Kubernetes gives a container that sets only a limit a request
-            // equal to it, so the HPA has something to divide by.
-            (None, Some(limit)) => findings.push(Finding::ok(format!(
-                "container `{container_name}` of Deployment `{deployment}` sets no CPU request, \
-                 so Kubernetes requests its limit, {limit}"
-            ))),
-            (None, None) => findings.push(Finding::missing(format!(
-                "container `{container_name}` of Deployment `{deployment}` ({}) requests no CPU: \
-                 the HPA measures utilisation as usage / request, so it has nothing to compute. \
-                 Add resources.requests.cpu",
-                found.file.display()
-            ))),
-        }
+        findings.push(cpu_request(container, deployment, file));
     }
 }
 
-fn check_hpa(documents: &[Document], deployment: &str, findings: &mut Vec<Finding>) {
-    let hpas: Vec<&Document> = of_kind(documents, "HorizontalPodAutoscaler").collect();
-    let targets_api = |doc: &&&Document| {
-        let target = &doc.value["spec"]["scaleTargetRef"];
-        target["kind"].as_str() == Some("Deployment") && target["name"].as_str() == Some(deployment)
+/// Whether `container` has a CPU request the HPA can divide by.
+fn cpu_request(container: &Container, deployment: &str, file: &Path) -> Finding {
+    let cpu = |quantities: Option<&BTreeMap<String, Quantity>>| {
+        quantities
+            .and_then(|quantities| quantities.get("cpu"))
+            .map(|quantity| quantity.0.clone())
+            .filter(|quantity| !quantity.is_empty())
     };
-    let Some(hpa) = hpas.iter().find(targets_api) else {
-        findings.push(Finding::missing(match hpas.first() {
+    let resources = container.resources.as_ref();
+    let request = cpu(resources.and_then(|r| r.requests.as_ref()));
+    let limit = cpu(resources.and_then(|r| r.limits.as_ref()));
+    let name = &container.name;
+    match (request, limit) {
+        (Some(request), limit) => Finding::ok(format!(
+            "container `{name}` of Deployment `{deployment}` requests {request} CPU{}",
+            limit
+                .map(|limit| format!(" (limit {limit})"))
+                .unwrap_or_default()
+        )),
+        // Kubernetes gives a container that sets only a limit a request
+        // equal to it, so the HPA has something to divide by.
+        (None, Some(limit)) => Finding::ok(format!(
+            "container `{name}` of Deployment `{deployment}` sets no CPU request, \
+             so Kubernetes requests its limit, {limit}"
+        )),
+        (None, None) => Finding::missing(format!(
+            "container `{name}` of Deployment `{deployment}` ({}) requests no CPU: \
+             the HPA measures utilisation as usage / request, so it has nothing to compute. \
+             Add resources.requests.cpu",
+            file.display()
+        )),
+    }
+}
+
+fn check_hpa(manifests: &Manifests, deployment: &str, findings: &mut Vec<Finding>) {
+    let targets_api = |(_, hpa): &&(PathBuf, Hpa)| {
+        hpa.target.0 == "Deployment" && hpa.target.1 == deployment
+    };
+    let Some((_, hpa)) = manifests.hpas.iter().find(targets_api) else {
+        findings.push(Finding::missing(match manifests.hpas.first() {
             None => format!(
                 "no HorizontalPodAutoscaler: add one whose scaleTargetRef is Deployment `{deployment}`"
             ),
-            Some(other) => format!(
+            Some((file, other)) => format!(
                 "HorizontalPodAutoscaler `{}` ({}) does not target Deployment `{deployment}`: \
                  set spec.scaleTargetRef to kind Deployment, name {deployment}",
-                name(&other.value),
-                other.file.display()
+                other.name,
+                file.display()
             ),
         }));
         return;
     };
-    let spec = &hpa.value["spec"];
-    let hpa_name = name(&hpa.value);
     findings.push(Finding::ok(format!(
-        "HorizontalPodAutoscaler `{hpa_name}` targets Deployment `{deployment}`"
+        "HorizontalPodAutoscaler `{}` targets Deployment `{deployment}`",
+        hpa.name
     )));
-
-    findings.push(room_to_grow(spec));
-    findings.push(cpu_utilisation(spec));
-    findings.push(prompt_scale_up(spec));
+    findings.push(room_to_grow(hpa));
+    findings.push(cpu_utilisation(hpa));
+    findings.push(prompt_scale_up(hpa));
 }
 
 /// maxReplicas above minReplicas.
-fn room_to_grow(spec: &Value) -> Finding {
-    let min = spec["minReplicas"].as_u64().unwrap_or(1);
-    let max = spec["maxReplicas"].as_u64().unwrap_or(0);
+fn room_to_grow(hpa: &Hpa) -> Finding {
+    let (min, max) = (hpa.min, hpa.max);
     if max > min {
         Finding::ok(format!("it may scale from {min} to {max} replicas"))
     } else {
@@ -218,8 +318,8 @@ fn room_to_grow(spec: &Value) -> Finding {
 }
 
 /// A CPU utilisation target in a sensible range.
-fn cpu_utilisation(spec: &Value) -> Finding {
-    match cpu_target(spec) {
+fn cpu_utilisation(hpa: &Hpa) -> Finding {
+    match hpa.cpu_target {
         None => Finding::missing(
             "it does not scale on CPU utilisation: add a Resource metric for cpu with \
              target type Utilization",
@@ -237,13 +337,9 @@ fn cpu_utilisation(spec: &Value) -> Finding {
 }
 
 /// A scale-up that is neither disabled nor held back for long.
-fn prompt_scale_up(spec: &Value) -> Finding {
-    // Kubernetes' default scale-up has no stabilisation window.
-    let window = spec["behavior"]["scaleUp"]["stabilizationWindowSeconds"]
-        .as_u64()
-        .unwrap_or(0);
-    let disabled = spec["behavior"]["scaleUp"]["selectPolicy"].as_str() == Some("Disabled");
-    if disabled {
+fn prompt_scale_up(hpa: &Hpa) -> Finding {
+    let window = hpa.scale_up_window;
+    if hpa.scale_up_disabled {
         Finding::missing("its scale-up is disabled (behavior.scaleUp.selectPolicy: Disabled)")
     } else if window > PROMPT_SCALE_UP_SECS {
         Finding::missing(format!(
@@ -252,32 +348,6 @@ fn prompt_scale_up(spec: &Value) -> Finding {
         ))
     } else {
         Finding::ok(format!("it scales up promptly ({window} s stabilisation)"))
-    }
-}
-
-/// The CPU utilisation target: autoscaling/v2's Resource metric, or v1's
-/// `targetCPUUtilizationPercentage`.
-fn cpu_target(spec: &Value) -> Option<u64> {
-    let from_v2 = spec["metrics"].as_sequence().and_then(|metrics| {
-        metrics.iter().find_map(|metric| {
-            let resource = &metric["resource"];
-            let is_cpu = metric["type"].as_str() == Some("Resource")
-                && resource["name"].as_str() == Some("cpu")
-                && resource["target"]["type"].as_str() == Some("Utilization");
-            is_cpu
-                .then(|| resource["target"]["averageUtilization"].as_u64())
-                .flatten()
-        })
-    });
-    from_v2.or_else(|| spec["targetCPUUtilizationPercentage"].as_u64())
-}
-
-/// A resource quantity as written (`250m`, `1`, `0.5`).
-fn quantity(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) if !text.is_empty() => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
     }
 }
 
@@ -290,7 +360,9 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: api}
 spec:
+  selector: {matchLabels: {app: api}}
   template:
+    metadata: {labels: {app: api}}
     spec:
       containers:
         - name: api
@@ -376,7 +448,7 @@ spec:
             (DEPLOYMENT, slow.as_str(), "scale-up waits 300 s"),
             (
                 DEPLOYMENT,
-                "kind: ConfigMap\nmetadata: {name: x}\n",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
                 "no HorizontalPodAutoscaler",
             ),
         ] {
@@ -404,6 +476,18 @@ spec:
         let problems = problems(&findings);
         assert!(
             problems[0].contains("b.yaml is not valid YAML"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_object_kubernetes_would_refuse_is_named() {
+        let wordy = HPA.replace("maxReplicas: 4", "maxReplicas: four");
+        let findings = check(&[("a.yaml", DEPLOYMENT), ("b.yaml", &wordy)]);
+        let problems = problems(&findings);
+        assert!(
+            problems[0].contains("b.yaml: this HorizontalPodAutoscaler is not valid")
+                && problems[0].contains("invalid type"),
             "{problems:?}"
         );
     }

@@ -325,6 +325,17 @@ fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
 /// target is a clear error in two seconds, not a report full of connection
 /// errors. Returns where each probe reads, in the scenario's order.
 async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<Vec<Fetcher>> {
+    let reads_cluster = scenario
+        .probes
+        .iter()
+        .any(|probe| matches!(probe.source, Source::Kubernetes(_)));
+    // The API server first: on a laptop without the cluster, that is the
+    // error that says what to do (`make up`).
+    let kubernetes = if reads_cluster {
+        Some(probe::kubernetes::connect().await?)
+    } else {
+        None
+    };
     let client = reqwest::Client::new();
     let mut services = vec![scenario.service];
     for probe in &scenario.probes {
@@ -337,24 +348,23 @@ async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<Vec
     for service in services {
         healthy(&client, service, targets).await?;
     }
-    let mut kubernetes = None;
-    let mut fetchers = Vec::new();
-    for probe in &scenario.probes {
-        fetchers.push(match &probe.source {
-            Source::Service { service, path } => Fetcher::Http {
-                client: client.clone(),
-                url: format!("{}{path}", targets.url(*service)),
-            },
-            Source::Kubernetes(object) => {
-                let kube = match &kubernetes {
-                    Some(kube) => kube,
-                    None => kubernetes.insert(probe::kubernetes::connect().await?),
-                };
-                Fetcher::Kubernetes(Box::new(probe::kubernetes::Object::new(kube, object)))
-            }
-        });
-    }
-    Ok(fetchers)
+    let fetcher = |source: &Source| match (source, &kubernetes) {
+        (Source::Service { service, path }, _) => Ok(Fetcher::Http {
+            client: client.clone(),
+            url: format!("{}{path}", targets.url(*service)),
+        }),
+        (Source::Kubernetes(object), Some(kube)) => Ok(Fetcher::Kubernetes(Box::new(
+            probe::kubernetes::Object::new(kube, object),
+        ))),
+        (Source::Kubernetes(object), None) => {
+            Err(anyhow::anyhow!("no Kubernetes client to read {object}"))
+        }
+    };
+    scenario
+        .probes
+        .iter()
+        .map(|probe| fetcher(&probe.source))
+        .collect()
 }
 
 /// The service answers its `/healthz` within [`PREFLIGHT_WITHIN`], or an
