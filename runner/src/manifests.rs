@@ -192,12 +192,17 @@ fn read_documents(file: &Path, text: &str, into: &mut Manifests, findings: &mut 
             Ok(value) => value,
             Err(error) => {
                 let file = file.display();
-                findings.push(Finding::missing(format!("{file} is not valid YAML: {error}")));
+                findings.push(Finding::missing(format!(
+                    "{file} is not valid YAML: {error}"
+                )));
                 return;
             }
         };
         let meta = TypeMeta::deserialize(&value).ok();
-        let typed = match meta.as_ref().map(|m| (m.api_version.as_str(), m.kind.as_str())) {
+        let typed = match meta
+            .as_ref()
+            .map(|m| (m.api_version.as_str(), m.kind.as_str()))
+        {
             Some(("apps/v1", "Deployment")) => Deployment::deserialize(value)
                 .map(|deployment| into.deployments.push((file.to_owned(), deployment))),
             Some(("autoscaling/v2", "HorizontalPodAutoscaler")) => {
@@ -223,9 +228,8 @@ fn read_documents(file: &Path, text: &str, into: &mut Manifests, findings: &mut 
 }
 
 fn check_requests(manifests: &Manifests, deployment: &str, findings: &mut Vec<Finding>) {
-    let named = |(_, found): &&(PathBuf, Deployment)| {
-        found.metadata.name.as_deref() == Some(deployment)
-    };
+    let named =
+        |(_, found): &&(PathBuf, Deployment)| found.metadata.name.as_deref() == Some(deployment);
     let Some((file, found)) = manifests.deployments.iter().find(named) else {
         findings.push(Finding::missing(format!(
             "no Deployment named `{deployment}`: the HPA needs one to scale"
@@ -278,9 +282,8 @@ fn cpu_request(container: &Container, deployment: &str, file: &Path) -> Finding 
 }
 
 fn check_hpa(manifests: &Manifests, deployment: &str, findings: &mut Vec<Finding>) {
-    let targets_api = |(_, hpa): &&(PathBuf, Hpa)| {
-        hpa.target.0 == "Deployment" && hpa.target.1 == deployment
-    };
+    let targets_api =
+        |(_, hpa): &&(PathBuf, Hpa)| hpa.target.0 == "Deployment" && hpa.target.1 == deployment;
     let Some((_, hpa)) = manifests.hpas.iter().find(targets_api) else {
         findings.push(Finding::missing(match manifests.hpas.first() {
             None => format!(

@@ -108,6 +108,19 @@ fn an_unreadable_file_says_what_to_do() {
 }
 
 #[test]
+fn a_file_with_no_scenario_is_an_error_that_names_the_file() {
+    let path = write("# only a comment\n");
+    let errors = scenario::load(&path).expect_err("nothing to run");
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let shown = errors[0].to_string();
+    assert!(
+        shown.starts_with(&path.display().to_string()) && shown.contains("declares no scenario"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn a_syntax_error_names_the_line() {
     let errors = errors_after(
         "[[s.checks]]\nmetric = \"p95_ms\"",
