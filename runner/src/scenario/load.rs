@@ -66,50 +66,7 @@ pub fn load(path: &Path) -> Result<Scenarios, Vec<ConfigError>> {
     let figment = Figment::new()
         .merge(Toml::string(&text))
         .merge(Env::prefixed(ENV_PREFIX).split("__"));
-    // `scenario` is the table being extracted, if any: figment reports the
-    // key path inside it and appends the table's name at the end.
-    let to_errors = |errors: figment::Error, scenario: Option<&str>| -> Vec<ConfigError> {
-        errors
-            .into_iter()
-            .map(|mut error| {
-                if let Some(name) = scenario {
-                    if error.path.last().is_some_and(|last| last == name) {
-                        error.path.pop();
-                    }
-                    error.path.insert(0, name.to_owned());
-                }
-                from_figment(path, &locator, error)
-            })
-            .collect()
-    };
-    // Scenario by scenario: serde stops at a table's first problem, and
-    // this way one broken scenario does not hide the problems of the others.
-    let names: Vec<String> = figment
-        .extract::<BTreeMap<String, figment::value::Value>>()
-        .map_err(|errors| to_errors(errors, None))?
-        .into_keys()
-        .collect();
-    let mut errors = Vec::new();
-    let mut tables = ScenarioTables::new();
-    if names.is_empty() {
-        return Err(vec![located(
-            path,
-            &locator,
-            Vec::new(),
-            "declares no scenario; each scenario is a table such as `[timeouts]` \
-             (see the shipped scenarios.toml)"
-                .into(),
-        )]);
-    }
-    for name in names {
-        match figment.extract_inner::<ScenarioToml>(&name) {
-            Ok(mut scenario) => {
-                scenario.name.clone_from(&name);
-                tables.insert(name, scenario);
-            }
-            Err(error) => errors.extend(to_errors(error, Some(&name))),
-        }
-    }
+    let (tables, mut errors) = tables(path, &locator, &figment)?;
     let (mut list, problems) = validate::validate(tables);
     errors.extend(
         problems
@@ -125,6 +82,64 @@ pub fn load(path: &Path) -> Result<Scenarios, Vec<ConfigError>> {
         path: path.to_owned(),
         list,
     })
+}
+
+/// Each scenario's table, scenario by scenario: serde stops at a table's
+/// first problem, and this way one broken scenario does not hide the
+/// problems of the others. `Err` when the file has no scenario at all, or
+/// no tables to read.
+fn tables(
+    path: &Path,
+    locator: &Locator,
+    figment: &Figment,
+) -> Result<(ScenarioTables, Vec<ConfigError>), Vec<ConfigError>> {
+    let to_errors =
+        |errors: figment::Error, scenario: Option<&str>| in_file(path, locator, errors, scenario);
+    let names: Vec<String> = figment
+        .extract::<BTreeMap<String, figment::value::Value>>()
+        .map_err(|errors| to_errors(errors, None))?
+        .into_keys()
+        .collect();
+    if names.is_empty() {
+        let message = "declares no scenario; each scenario is a table such as `[timeouts]` \
+                       (see the shipped scenarios.toml)";
+        return Err(vec![located(path, locator, Vec::new(), message.into())]);
+    }
+    let mut errors = Vec::new();
+    let mut tables = ScenarioTables::new();
+    for name in names {
+        match figment.extract_inner::<ScenarioToml>(&name) {
+            Ok(mut scenario) => {
+                scenario.name.clone_from(&name);
+                tables.insert(name, scenario);
+            }
+            Err(error) => errors.extend(to_errors(error, Some(&name))),
+        }
+    }
+    Ok((tables, errors))
+}
+
+/// figment's errors placed in the file. `scenario` is the table being
+/// extracted, if any: figment reports the key path inside it and appends
+/// the table's name at the end.
+fn in_file(
+    path: &Path,
+    locator: &Locator,
+    errors: figment::Error,
+    scenario: Option<&str>,
+) -> Vec<ConfigError> {
+    errors
+        .into_iter()
+        .map(|mut error| {
+            if let Some(name) = scenario {
+                if error.path.last().is_some_and(|last| last == name) {
+                    error.path.pop();
+                }
+                error.path.insert(0, name.to_owned());
+            }
+            from_figment(path, locator, error)
+        })
+        .collect()
 }
 
 fn read(path: &Path) -> Result<String, Vec<ConfigError>> {

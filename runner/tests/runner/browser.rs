@@ -12,7 +12,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 
-use crate::{report::sample_run, support::scratch};
+use crate::{
+    report::sample_run,
+    support::{eventually, scratch},
+};
 
 /// Chromium, killed when the test ends however it ends.
 struct Browser {
@@ -65,21 +68,15 @@ fn launch(profile: &Path) -> Browser {
 /// The DevTools port Chromium chose, from the file it writes.
 async fn devtools_port(profile: &Path) -> u16 {
     let file = profile.join("DevToolsActivePort");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(port) = std::fs::read_to_string(&file).ok().and_then(|text| {
-            text.lines()
-                .next()
-                .and_then(|line| line.trim().parse().ok())
-        }) {
-            return port;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Chromium did not open its DevTools port"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "Chromium opens its DevTools port",
+        || async {
+            let text = std::fs::read_to_string(&file).ok()?;
+            text.lines().next()?.trim().parse().ok()
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -224,7 +221,9 @@ async fn the_report_renders_offline_without_errors() {
         json!({ "expression": probe, "returnByValue": true }),
     );
     socket.send(question).await.expect("evaluate");
+    let answer_by = Instant::now() + Duration::from_secs(10);
     let result = loop {
+        assert!(Instant::now() < answer_by, "no answer to evaluate");
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
             .expect("an answer to evaluate")

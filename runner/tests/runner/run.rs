@@ -15,7 +15,7 @@ use lab::{
 };
 use serde_json::Value;
 
-use crate::support::{TestDb, closed_address, scratch, serve, text};
+use crate::support::{TestDb, closed_address, eventually, scratch, serve, text};
 
 /// dep and an api whose timeouts case browns out: a fifth of the calls hang
 /// for 1.5 s, and only 4 dep calls may be in flight.
@@ -296,22 +296,15 @@ async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
     wait_for_line(&mut lines, "workers)").await;
     // Let requests pile up against the hanging dep first.
     let stats = format!("{api}/debug/depstats");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let waiting = match reqwest::get(&stats).await {
-            Ok(response) => response
-                .json::<Value>()
-                .await
-                .ok()
-                .and_then(|stats| stats["waiting"].as_u64()),
-            Err(_) => None,
-        };
-        if waiting.is_some_and(|waiting| waiting >= 1) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no requests piled up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "requests pile up at dep",
+        || async {
+            let stats: Value = reqwest::get(&stats).await.ok()?.json().await.ok()?;
+            (stats["waiting"].as_u64()? >= 1).then_some(())
+        },
+    )
+    .await;
 
     let interrupted_at = Instant::now();
     interrupt(&child);
