@@ -19,7 +19,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    load::collector::Totals, probe::ProbeRecord, scenario::Method, score::Score, workload::Edit,
+    load::collector::Totals,
+    probe::ProbeRecord,
+    scenario::{Answers, Method},
+    score::Score,
+    workload::Edit,
 };
 
 /// The version of the data.json shape; bumped on incompatible changes.
@@ -96,6 +100,8 @@ pub struct Settings {
     pub request_cap_s: f64,
     /// How many load workers (goose users) sent requests.
     pub workers: usize,
+    /// How answers were read (full or degraded), if the scenario reads them.
+    pub answers: Option<Answers>,
 }
 
 /// A run id that sorts by time: `20261129T115730Z-3f9a`.
@@ -249,6 +255,7 @@ pub(crate) fn example(scenario: &str, run_id: &str, total: u32, fingerprint: &st
             ramp_s: None,
             request_cap_s: 1.0,
             workers: 4,
+            answers: None,
         },
         workload_edits: Vec::new(),
         fingerprint: fingerprint.into(),
@@ -261,6 +268,7 @@ pub(crate) fn example(scenario: &str, run_id: &str, total: u32, fingerprint: &st
             failed: 0,
             statuses: [(200, 1)].into(),
             errors: Default::default(),
+            answers: None,
             corrected: Percentiles::default(),
             service: Percentiles::default(),
             distribution: Vec::new(),

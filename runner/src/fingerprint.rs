@@ -29,7 +29,7 @@ pub fn fingerprint(scenario: &Scenario, edits: &[Edit]) -> String {
     for edit in edits {
         workload.insert(edit.key.clone(), edit.actual.clone());
     }
-    let measured = json!({
+    let mut measured = json!({
         "request": {
             "service": scenario.service.as_str(),
             "method": scenario.method.as_str(),
@@ -46,6 +46,12 @@ pub fn fingerprint(scenario: &Scenario, edits: &[Edit]) -> String {
         "checks": scenario.checks.iter().map(check).collect::<Vec<Value>>(),
         "workload": workload,
     });
+    // How answers are read changes what `degraded_rate` and `full_goodput`
+    // measure; added only where a scenario reads them, so the fingerprints
+    // of the others stay as they were.
+    if let (Some(answers), Some(measured)) = (&scenario.answers, measured.as_object_mut()) {
+        measured.insert("answers".into(), json!(answers));
+    }
     let digest = Sha256::digest(measured.to_string().as_bytes());
     digest
         .iter()
@@ -141,8 +147,12 @@ weight = 1
 "#;
 
     fn pinned() -> Scenario {
-        let path =
-            std::env::temp_dir().join(format!("runner-fingerprint-{}.toml", std::process::id()));
+        // One file per test thread: tests run side by side.
+        let path = std::env::temp_dir().join(format!(
+            "runner-fingerprint-{}-{:?}.toml",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         std::fs::write(&path, PINNED).expect("write the scenario");
         let loaded = scenario::load(&path);
         let _ = std::fs::remove_file(&path);
@@ -155,6 +165,23 @@ weight = 1
     #[test]
     fn the_encoding_of_a_scenario_is_stable() {
         assert_eq!(expected(&pinned()), "1edffe1a");
+    }
+
+    #[test]
+    fn how_answers_are_read_is_part_of_it() {
+        let scenario = pinned();
+        let mut reading = scenario.clone();
+        reading.answers = Some(crate::scenario::Answers {
+            field: "source".into(),
+            full: vec!["dep".into()],
+            degraded: vec!["fallback".into()],
+        });
+        let mut other = reading.clone();
+        if let Some(answers) = &mut other.answers {
+            answers.degraded.push("cache".into());
+        }
+        assert_ne!(expected(&reading), expected(&scenario));
+        assert_ne!(expected(&other), expected(&reading));
     }
 
     #[test]

@@ -169,6 +169,16 @@ fn scenario_scoring(scenario: &Scenario) -> String {
             number(check.weight)
         );
     }
+    if let Some(answers) = &scenario.answers {
+        let _ = writeln!(
+            out,
+            "\nAnswers are read from the field `{}` of each successful answer: full when it is \
+             {}, degraded when it is {}.",
+            answers.field,
+            quoted(&answers.full),
+            quoted(&answers.degraded)
+        );
+    }
     if !scenario.expect.is_empty() {
         out.push_str("\nRanked only when the lab reports, at `/debug/workload`:\n");
         for (key, value) in &scenario.expect {
@@ -176,6 +186,16 @@ fn scenario_scoring(scenario: &Scenario) -> String {
         }
     }
     out
+}
+
+/// `a`, `b` or `c`, each in backticks.
+fn quoted(values: &[String]) -> String {
+    let quoted: Vec<String> = values.iter().map(|value| format!("`{value}`")).collect();
+    match quoted.as_slice() {
+        [] => "none".to_owned(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
 }
 
 #[cfg(test)]

@@ -189,6 +189,7 @@ async fn prepare(
         path: scenario.path.clone(),
         body: scenario.body.as_ref().map(serde_json::Value::to_string),
         cap: scenario.request_cap,
+        answers: scenario.answers.clone(),
     };
     let mut plan = Plan::new(
         request,
@@ -317,6 +318,7 @@ fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
         ramp_s: scenario.ramp.map(|ramp| ramp.as_secs_f64()),
         request_cap_s: scenario.request_cap.as_secs_f64(),
         workers,
+        answers: scenario.answers.clone(),
     }
 }
 

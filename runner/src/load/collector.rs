@@ -21,6 +21,7 @@ use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::answers::AnswerClass;
 use crate::scenario::RequestMetric;
 
 /// Latencies are recorded in microseconds, up to this: ten minutes.
@@ -71,6 +72,8 @@ impl ErrorKind {
 #[derive(Debug)]
 pub struct Collector {
     start: Instant,
+    /// The scenario reads answer classes (its `answers`).
+    reads_answers: bool,
     inner: Mutex<Inner>,
 }
 
@@ -86,6 +89,7 @@ struct Inner {
     not_sent: u64,
     completed: u64,
     succeeded: u64,
+    answers: AnswerCounts,
     recent: Recent,
 }
 
@@ -135,8 +139,39 @@ struct Second {
     failed: u64,
     not_sent: u64,
     in_flight_max: u64,
+    /// Successful answers that finished in this second, by class.
+    answers: AnswerCounts,
     /// Corrected latency of the requests intended in this second.
     latency: Histogram<u64>,
+}
+
+/// Successful answers by what they carried (see [`super::answers`]).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerCounts {
+    pub full: u64,
+    pub degraded: u64,
+    /// No such field, or a value the scenario names neither full nor
+    /// degraded.
+    pub unreadable: u64,
+}
+
+impl AnswerCounts {
+    fn add(&mut self, class: AnswerClass) {
+        match class {
+            AnswerClass::Full => self.full += 1,
+            AnswerClass::Degraded => self.degraded += 1,
+            AnswerClass::Unreadable => self.unreadable += 1,
+        }
+    }
+
+    fn sum(seconds: &[Second]) -> Self {
+        seconds.iter().fold(Self::default(), |total, second| Self {
+            full: total.full + second.answers.full,
+            degraded: total.degraded + second.answers.degraded,
+            unreadable: total.unreadable + second.answers.unreadable,
+        })
+    }
 }
 
 /// One second of the timeline, as reported.
@@ -155,6 +190,9 @@ pub struct SecondSummary {
     pub failed: u64,
     pub not_sent: u64,
     pub in_flight_max: u64,
+    /// Successful answers that finished in this second, by class; null
+    /// when the scenario reads no answers.
+    pub answers: Option<AnswerCounts>,
     /// Corrected latency percentiles of requests intended in this second;
     /// null when none of them finished.
     pub p50_ms: Option<f64>,
@@ -191,6 +229,9 @@ pub struct Totals {
     pub failed: u64,
     pub statuses: BTreeMap<u16, u64>,
     pub errors: BTreeMap<ErrorKind, u64>,
+    /// Successful answers by class; null when the scenario reads no
+    /// answers.
+    pub answers: Option<AnswerCounts>,
     pub corrected: Percentiles,
     pub service: Percentiles,
     /// The corrected latency distribution: (percentile, ms) pairs.
@@ -207,6 +248,16 @@ impl Totals {
     /// Succeeded / intended; `None` when nothing was intended.
     pub fn goodput(&self) -> Option<f64> {
         goodput(self.succeeded, self.intended)
+    }
+
+    /// Degraded answers / succeeded; `None` without answer classes.
+    pub fn degraded_rate(&self) -> Option<f64> {
+        ratio(self.answers?.degraded, self.succeeded)
+    }
+
+    /// Full answers / intended; `None` without answer classes.
+    pub fn full_goodput(&self) -> Option<f64> {
+        goodput(self.answers?.full, self.intended)
     }
 }
 
@@ -254,9 +305,12 @@ fn quantile(histogram: &Histogram<u64>, q: f64) -> Option<f64> {
 }
 
 impl Collector {
-    pub fn new(start: Instant) -> Self {
+    /// A collector whose clock starts at `start`; `reads_answers` when the
+    /// scenario classifies its answers.
+    pub fn new(start: Instant, reads_answers: bool) -> Self {
         Self {
             start,
+            reads_answers,
             inner: Mutex::new(Inner {
                 corrected: histogram(3),
                 service: histogram(3),
@@ -268,6 +322,7 @@ impl Collector {
                 not_sent: 0,
                 completed: 0,
                 succeeded: 0,
+                answers: AnswerCounts::default(),
                 recent: Recent {
                     second: 0,
                     current: histogram(2),
@@ -316,8 +371,16 @@ impl Collector {
         second.in_flight_max = second.in_flight_max.max(in_flight);
     }
 
-    /// A request finished (or failed).
-    pub fn finished(&self, intended: Instant, sent: Instant, done: Instant, outcome: Outcome) {
+    /// A request finished (or failed); `answer` is how a successful answer
+    /// read, when the scenario reads answers.
+    pub fn finished(
+        &self,
+        intended: Instant,
+        sent: Instant,
+        done: Instant,
+        outcome: Outcome,
+        answer: Option<AnswerClass>,
+    ) {
         let corrected = micros(done.saturating_duration_since(intended));
         let service = micros(done.saturating_duration_since(sent));
         let (intended_index, done_index) = (self.index(intended), self.index(done));
@@ -337,7 +400,12 @@ impl Collector {
         }
         if outcome.is_success() {
             inner.succeeded += 1;
-            inner.second(done_index).succeeded += 1;
+            let second = inner.second(done_index);
+            second.succeeded += 1;
+            if let Some(class) = answer {
+                second.answers.add(class);
+                inner.answers.add(class);
+            }
         } else {
             inner.second(done_index).failed += 1;
         }
@@ -378,6 +446,14 @@ impl Collector {
             RequestMetric::ErrorRate => error_rate(sum(|s| s.failed), sum(|s| s.succeeded)),
             RequestMetric::Goodput => goodput(sum(|s| s.succeeded), sum(|s| s.intended)),
             RequestMetric::NotSent => Some(sum(|s| s.not_sent) as f64),
+            RequestMetric::DegradedRate => self
+                .reads_answers
+                .then(|| ratio(AnswerCounts::sum(window).degraded, sum(|s| s.succeeded)))
+                .flatten(),
+            RequestMetric::FullGoodput => self
+                .reads_answers
+                .then(|| goodput(AnswerCounts::sum(window).full, sum(|s| s.intended)))
+                .flatten(),
         }
     }
 
@@ -429,6 +505,7 @@ impl Collector {
                 failed: second.failed,
                 not_sent: second.not_sent,
                 in_flight_max: second.in_flight_max,
+                answers: self.reads_answers.then_some(second.answers),
                 p50_ms: quantile(&second.latency, 0.50),
                 p95_ms: quantile(&second.latency, 0.95),
                 p99_ms: quantile(&second.latency, 0.99),
@@ -444,6 +521,7 @@ impl Collector {
             failed: inner.completed - inner.succeeded,
             statuses: inner.statuses.clone(),
             errors: inner.errors.clone(),
+            answers: self.reads_answers.then_some(inner.answers),
             corrected: percentiles(&inner.corrected),
             service: percentiles(&inner.service),
             distribution,
@@ -462,6 +540,7 @@ impl Inner {
                 failed: 0,
                 not_sent: 0,
                 in_flight_max: 0,
+                answers: AnswerCounts::default(),
                 // Two significant digits per second keep a long run small.
                 latency: histogram(2),
             });
@@ -477,13 +556,13 @@ mod tests {
     #[test]
     fn latency_is_measured_from_the_intended_time() {
         let start = Instant::now();
-        let collector = Collector::new(start);
+        let collector = Collector::new(start, false);
         let intended = start + Duration::from_millis(100);
         let sent = intended + Duration::from_millis(900);
         let done = sent + Duration::from_millis(10);
         collector.intended(intended);
         collector.sending(sent);
-        collector.finished(intended, sent, done, Outcome::Status(200));
+        collector.finished(intended, sent, done, Outcome::Status(200), None);
         let totals = collector.totals();
         let corrected = totals.corrected.p50_ms.unwrap_or_default();
         let service = totals.service.p50_ms.unwrap_or_default();
@@ -497,7 +576,7 @@ mod tests {
     #[test]
     fn metrics_can_look_at_the_end_of_the_run_only() {
         let start = Instant::now();
-        let collector = Collector::new(start);
+        let collector = Collector::new(start, false);
         for (second, latency_ms, status) in [(0, 900, 503), (1, 10, 200), (2, 20, 200)] {
             let intended = start + Duration::from_secs(second);
             collector.intended(intended);
@@ -507,6 +586,7 @@ mod tests {
                 intended,
                 intended + Duration::from_millis(latency_ms),
                 Outcome::Status(status),
+                None,
             );
         }
         let whole = |metric| collector.metric(metric, Duration::ZERO).unwrap_or(f64::NAN);
@@ -531,7 +611,7 @@ mod tests {
     #[test]
     fn failures_and_not_sent_are_counted() {
         let start = Instant::now();
-        let collector = Collector::new(start);
+        let collector = Collector::new(start, false);
         for outcome in [
             Outcome::Status(503),
             Outcome::Failed(ErrorKind::Timeout),
@@ -539,7 +619,13 @@ mod tests {
         ] {
             collector.intended(start);
             collector.sending(start);
-            collector.finished(start, start, start + Duration::from_millis(5), outcome);
+            collector.finished(
+                start,
+                start,
+                start + Duration::from_millis(5),
+                outcome,
+                None,
+            );
         }
         collector.intended(start);
         collector.not_sent(start);
@@ -552,5 +638,43 @@ mod tests {
         assert_eq!(totals.statuses.get(&503), Some(&1));
         assert_eq!(totals.errors.get(&ErrorKind::Timeout), Some(&1));
         assert_eq!(totals.unfinished, 0);
+    }
+
+    #[test]
+    fn answer_classes_give_degraded_rate_and_full_goodput() {
+        let start = Instant::now();
+        let collector = Collector::new(start, true);
+        let answers = [
+            (Outcome::Status(200), Some(AnswerClass::Full)),
+            (Outcome::Status(200), Some(AnswerClass::Full)),
+            (Outcome::Status(200), Some(AnswerClass::Degraded)),
+            (Outcome::Status(200), Some(AnswerClass::Unreadable)),
+            (Outcome::Status(503), None),
+        ];
+        for (outcome, answer) in answers {
+            collector.intended(start);
+            collector.sending(start);
+            let done = start + Duration::from_millis(5);
+            collector.finished(start, start, done, outcome, answer);
+        }
+        let metric = |metric| collector.metric(metric, Duration::ZERO);
+        assert_eq!(metric(RequestMetric::DegradedRate), Some(0.25));
+        assert_eq!(metric(RequestMetric::FullGoodput), Some(0.4));
+        let totals = collector.totals();
+        let counts = AnswerCounts {
+            full: 2,
+            degraded: 1,
+            unreadable: 1,
+        };
+        assert_eq!(totals.answers, Some(counts));
+        assert_eq!(totals.seconds[0].answers, Some(counts));
+        assert_eq!(totals.degraded_rate(), Some(0.25));
+
+        let without = Collector::new(start, false);
+        assert_eq!(
+            without.metric(RequestMetric::FullGoodput, Duration::ZERO),
+            None
+        );
+        assert_eq!(without.totals().answers, None);
     }
 }

@@ -21,6 +21,7 @@
 //! Ctrl-C exits the process and loses the run; the runner installs its own
 //! first).
 
+pub mod answers;
 pub mod arrivals;
 pub mod collector;
 
@@ -40,7 +41,8 @@ use goose::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::scenario::Method;
+use crate::scenario::{Answers, Method};
+use answers::AnswerClass;
 use arrivals::Arrivals;
 use collector::{Collector, ErrorKind, Outcome, Totals};
 
@@ -55,6 +57,8 @@ pub struct RequestSpec {
     pub body: Option<String>,
     /// The client's limit on one request, body included.
     pub cap: Duration,
+    /// How to read what a successful answer carried, if the scenario says.
+    pub answers: Option<Answers>,
 }
 
 /// How a run is stopped early. Cancelling `stop_sending` ends the schedule
@@ -136,11 +140,10 @@ pub async fn run(
     wait_for_users(&workers, users, &goose, &controls).await?;
 
     // The collector's clock starts at the first release.
-    let collector = Arc::clone(
-        workers
-            .collector
-            .get_or_init(|| Arc::new(Collector::new(Instant::now()))),
-    );
+    let collector = Arc::clone(workers.collector.get_or_init(|| {
+        let reads_answers = workers.request.answers.is_some();
+        Arc::new(Collector::new(Instant::now(), reads_answers))
+    }));
     let mut tick = tokio::time::interval(TICK);
     // A task of its own, on the runtime's workers with goose's users: a
     // released ticket then wakes a user on the same thread. Run in the
@@ -356,14 +359,14 @@ impl Workers {
         };
         let sent = Instant::now();
         collector.sending(sent);
-        let outcome = self.send(user).await;
-        collector.finished(ticket.intended, sent, Instant::now(), outcome);
+        let (outcome, answer) = self.send(user).await;
+        collector.finished(ticket.intended, sent, Instant::now(), outcome, answer);
         Ok(())
     }
 
     /// Sends the request and reads the whole body: the latency a user feels
     /// ends with the last byte, not with the headers.
-    async fn send(&self, user: &mut GooseUser) -> Outcome {
+    async fn send(&self, user: &mut GooseUser) -> (Outcome, Option<AnswerClass>) {
         let mut builder = user
             .client
             .request(self.request.method.http(), self.url.clone())
@@ -381,20 +384,24 @@ impl Workers {
                 .build();
             match user.request(request).await {
                 Ok(GooseResponse { response, .. }) => response,
-                Err(_) => return Outcome::Failed(ErrorKind::Other),
+                Err(_) => return (Outcome::Failed(ErrorKind::Other), None),
             }
         } else {
             builder.send().await
         };
-        match answer {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(_) => Outcome::Status(status),
-                    Err(error) => Outcome::Failed(error_kind(&error)),
-                }
+        let response = match answer {
+            Ok(response) => response,
+            Err(error) => return (Outcome::Failed(error_kind(&error)), None),
+        };
+        let outcome = Outcome::Status(response.status().as_u16());
+        match response.bytes().await {
+            Ok(body) => {
+                let class = (self.request.answers.as_ref())
+                    .filter(|_| outcome.is_success())
+                    .map(|answers| answers::classify(answers, &body));
+                (outcome, class)
             }
-            Err(error) => Outcome::Failed(error_kind(&error)),
+            Err(error) => (Outcome::Failed(error_kind(&error)), None),
         }
     }
 }

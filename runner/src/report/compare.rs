@@ -14,16 +14,20 @@ pub enum Compared {
     P99,
     ErrorRate,
     Goodput,
+    DegradedRate,
+    FullGoodput,
 }
 
 impl Compared {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Score,
         Self::P50,
         Self::P95,
         Self::P99,
         Self::ErrorRate,
         Self::Goodput,
+        Self::DegradedRate,
+        Self::FullGoodput,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,11 +38,13 @@ impl Compared {
             Self::P99 => "p99 ms",
             Self::ErrorRate => "error rate",
             Self::Goodput => "goodput",
+            Self::DegradedRate => "degraded rate",
+            Self::FullGoodput => "full goodput",
         }
     }
 
     fn higher_is_better(self) -> bool {
-        matches!(self, Self::Score | Self::Goodput)
+        matches!(self, Self::Score | Self::Goodput | Self::FullGoodput)
     }
 
     /// The metric's value in `run`; `None` when it measured nothing.
@@ -51,6 +57,8 @@ impl Compared {
             Self::P99 => totals.corrected.p99_ms,
             Self::ErrorRate => totals.error_rate(),
             Self::Goodput => totals.goodput(),
+            Self::DegradedRate => totals.degraded_rate(),
+            Self::FullGoodput => totals.full_goodput(),
         }
     }
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::{
     data::{self, RunData, Runs, write_atomically},
-    load::collector::{SecondSummary, Totals},
+    load::collector::{AnswerCounts, SecondSummary, Totals},
     probe::ProbeRecord,
 };
 use chart::{Chart, Series, line_chart};
@@ -92,6 +92,7 @@ pub fn render_report(data: &RunData, previous: Option<&RunData>) -> anyhow::Resu
         charts => charts(data, previous, &scaling),
         scaling => scaling,
         answers => answers(&data.totals),
+        classes => data.totals.answers.map(classes),
         distribution => distribution(&data.totals),
         comparison => previous.map(|previous| compare(data, previous)),
     })?;
@@ -225,17 +226,32 @@ fn request_charts(data: &RunData, previous: Option<&RunData>) -> Vec<Chart> {
     if let Some(previous) = previous {
         latency.push(timeline(previous, |s| s.p95_ms, "p95, previous run", true));
     }
+    let mut rate = vec![
+        timeline(data, |s| count(s.intended), "intended", false),
+        timeline(data, |s| count(s.sent), "sent", false),
+        timeline(data, |s| count(s.succeeded), "succeeded", false),
+        timeline(data, |s| count(s.failed), "failed", false),
+    ];
+    if data.totals.answers.is_some() {
+        rate.push(timeline(
+            data,
+            |s| count(s.answers?.full),
+            "full answers",
+            false,
+        ));
+        rate.push(timeline(
+            data,
+            |s| count(s.answers?.degraded),
+            "degraded answers",
+            false,
+        ));
+    }
     vec![
         line_chart(
             "rate",
-            "Requests per second: intended, sent, succeeded",
+            "Requests per second: intended, sent, succeeded (and full and degraded answers)",
             "req/s",
-            &[
-                timeline(data, |s| count(s.intended), "intended", false),
-                timeline(data, |s| count(s.sent), "sent", false),
-                timeline(data, |s| count(s.succeeded), "succeeded", false),
-                timeline(data, |s| count(s.failed), "failed", false),
-            ],
+            &rate,
         ),
         line_chart(
             "latency",
@@ -266,6 +282,16 @@ fn probe_series(series: &crate::probe::Series) -> Series {
     }
 }
 
+/// Full, degraded and unreadable answers, each as a share of the successes.
+fn classes(counts: AnswerCounts) -> Vec<Share> {
+    let rows = [
+        ("full", counts.full),
+        ("degraded", counts.degraded),
+        ("unreadable", counts.unreadable),
+    ];
+    shares(rows.map(|(name, count)| (name.to_owned(), count)).to_vec())
+}
+
 /// Status codes and client-side errors, each as a share of all answers.
 fn answers(totals: &Totals) -> Vec<Share> {
     let rows: Vec<(String, u64)> = totals
@@ -279,6 +305,11 @@ fn answers(totals: &Totals) -> Vec<Share> {
                 .map(|(kind, count)| (kind.as_str().to_owned(), *count)),
         )
         .collect();
+    shares(rows)
+}
+
+/// Each count with its share of their sum.
+fn shares(rows: Vec<(String, u64)>) -> Vec<Share> {
     let total: u64 = rows.iter().map(|(_, count)| count).sum();
     rows.into_iter()
         .map(|(name, count)| Share {

@@ -107,6 +107,10 @@ pub struct Scenario<P = Probe, C = Check> {
     /// run to count (dotted paths into its answer); see [`crate::workload`].
     #[serde(default)]
     pub expect: BTreeMap<String, serde_json::Value>,
+    /// How to read what users got: which field of a successful answer's
+    /// JSON body says whether it is a full or a degraded answer.
+    #[serde(default)]
+    pub answers: Option<Answers>,
     #[serde(default = "Vec::new")]
     pub probes: Vec<P>,
     pub checks: Vec<C>,
@@ -134,10 +138,25 @@ impl ScenarioToml {
             files: self.files,
             needs_cluster: self.needs_cluster,
             expect: self.expect,
+            answers: self.answers,
             probes,
             checks,
         }
     }
+}
+
+/// How a scenario reads its answers: a top-level field of the JSON body,
+/// and the values that make a full answer and a degraded one (a fallback).
+/// Any other value, or no such field, is an unreadable answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    /// A top-level key of the answer's JSON object: `source`.
+    pub field: String,
+    /// Values of a full answer: `["dep"]`.
+    pub full: Vec<String>,
+    /// Values of a degraded answer: `["fallback"]`.
+    pub degraded: Vec<String>,
 }
 
 /// A lab service a scenario loads or a probe reads.
@@ -397,10 +416,14 @@ pub enum RequestMetric {
     Goodput,
     /// Requests the generator could not send on time.
     NotSent,
+    /// Degraded answers / succeeded (needs the scenario's `answers`).
+    DegradedRate,
+    /// Full answers / intended (needs the scenario's `answers`).
+    FullGoodput,
 }
 
 impl RequestMetric {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::P50Ms,
         Self::P95Ms,
         Self::P99Ms,
@@ -408,6 +431,8 @@ impl RequestMetric {
         Self::ErrorRate,
         Self::Goodput,
         Self::NotSent,
+        Self::DegradedRate,
+        Self::FullGoodput,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -419,7 +444,14 @@ impl RequestMetric {
             Self::ErrorRate => "error_rate",
             Self::Goodput => "goodput",
             Self::NotSent => "not_sent",
+            Self::DegradedRate => "degraded_rate",
+            Self::FullGoodput => "full_goodput",
         }
+    }
+
+    /// The metric reads answer classes: the scenario must say how.
+    pub fn needs_answers(self) -> bool {
+        matches!(self, Self::DegradedRate | Self::FullGoodput)
     }
 
     /// The metric written `name` in the file.

@@ -48,6 +48,7 @@ pub fn validate(tables: ScenarioTables) -> (Vec<Scenario>, Vec<Problem>) {
             );
         }
         check_request(&scenario, &mut at);
+        check_answers(&scenario, &mut at);
         let probes = typed_probes(&scenario.probes, &mut at);
         let checks = typed_checks(&scenario, &mut at);
         if problems.len() == before {
@@ -86,6 +87,36 @@ fn typed_checks(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) -
         checks.extend(typed);
     }
     checks
+}
+
+/// An answers table names a field and at least one full value, and no
+/// value is both full and degraded.
+fn check_answers(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) {
+    let Some(answers) = &scenario.answers else {
+        return;
+    };
+    if answers.field.trim().is_empty() {
+        at(
+            &["answers", "field"],
+            "name the top-level field of the JSON answer to read, e.g. \"source\"".into(),
+        );
+    }
+    if answers.full.is_empty() {
+        at(
+            &["answers", "full"],
+            "name at least one value of a full answer".into(),
+        );
+    }
+    if let Some(both) = answers
+        .full
+        .iter()
+        .find(|value| answers.degraded.contains(value))
+    {
+        at(
+            &["answers", "degraded"],
+            format!("`{both}` is also a full value; a value is one or the other"),
+        );
+    }
 }
 
 fn check_request(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) {
@@ -213,7 +244,7 @@ fn typed_check(
         fine = false;
         at(key, message);
     };
-    let measure = measure(check, &scenario.probes, &mut problem);
+    let measure = measure(check, scenario, &mut problem);
     check_numbers(check, scenario.duration, &mut problem);
     Some(Check {
         measure: measure?,
@@ -229,9 +260,10 @@ fn typed_check(
 /// and `stat`), each name checked against what exists.
 fn measure(
     check: &CheckToml,
-    probes: &[ProbeToml],
+    scenario: &ScenarioToml,
     at: &mut impl FnMut(&str, String),
 ) -> Option<Measure> {
+    let probes = &scenario.probes;
     let Some(name) = &check.probe else {
         if check.stat.is_some() {
             at(
@@ -240,12 +272,24 @@ fn measure(
             );
         }
         let metric = RequestMetric::named(&check.metric);
-        if metric.is_none() {
-            let names = RequestMetric::ALL.map(RequestMetric::as_str);
-            at(
+        match metric {
+            None => {
+                let names = RequestMetric::ALL.map(RequestMetric::as_str);
+                at(
+                    "metric",
+                    unknown("request metric", &check.metric, names.into_iter()),
+                );
+            }
+            Some(metric) if metric.needs_answers() && scenario.answers.is_none() => at(
                 "metric",
-                unknown("request metric", &check.metric, names.into_iter()),
-            );
+                format!(
+                    "`{}` reads answers: add a `[{}.answers]` table saying which field of \
+                     the answer to read and which values are full and degraded",
+                    metric.as_str(),
+                    scenario.name
+                ),
+            ),
+            Some(_) => {}
         }
         return metric.map(Measure::Request);
     };

@@ -51,6 +51,7 @@ fn spec(base_url: String, path: &str, cap: Duration) -> RequestSpec {
         path: path.into(),
         body: None,
         cap,
+        answers: None,
     }
 }
 

@@ -56,6 +56,11 @@ request_cap = "3s"
 hint = "bound the call"
 files = ["lab/src/cases/timeouts.rs"]
 
+[timeouts.answers]
+field = "source"
+full = ["dep"]
+degraded = ["fallback"]
+
 [[timeouts.probes]]
 name = "depstats"
 service = "api"
@@ -171,6 +176,14 @@ async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
         "{waiting}"
     );
     assert!(data["score"]["total"].as_u64().is_some_and(|t| t < 100));
+
+    // Every answer of the baseline comes from dep: full, none degraded.
+    let run = runner::data::read(&data_path).expect("data.json reads as a run");
+    let answers = run.totals.answers.expect("the scenario reads answers");
+    assert_eq!(answers.full, run.totals.succeeded, "{answers:?}");
+    assert_eq!((answers.degraded, answers.unreadable), (0, 0));
+    let report = std::fs::read_to_string(data_path.with_file_name("report.html")).expect("report");
+    assert!(report.contains("id=\"answer-classes\""));
 }
 
 #[tokio::test]

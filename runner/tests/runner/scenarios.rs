@@ -280,6 +280,37 @@ fn references_to_unknown_metrics_probes_and_fields_suggest_the_closest() {
 }
 
 #[test]
+fn answers_are_checked_like_every_other_key() {
+    let with_answers = |table: &str| {
+        VALID.replacen(
+            "[[s.probes]]",
+            &format!("[s.answers]\n{table}\n\n[[s.probes]]"),
+            1,
+        )
+    };
+    let load = |text: String| {
+        let path = write(&text);
+        let result = scenario::load(&path);
+        let _ = std::fs::remove_file(&path);
+        result
+    };
+    let fine = with_answers("field = \"source\"\nfull = [\"dep\"]\ndegraded = [\"fallback\"]");
+    let fine = fine.replacen("metric = \"p95_ms\"", "metric = \"degraded_rate\"", 1);
+    assert!(load(fine).is_ok(), "answers with a check that reads them");
+
+    let typo = with_answers("feild = \"source\"\nfull = [\"dep\"]\ndegraded = []");
+    let errors = load(typo).expect_err("a misspelled key");
+    assert_one(&errors, "s.answers.feild", 13, "did you mean `field`?");
+
+    let both = with_answers("field = \"source\"\nfull = [\"dep\"]\ndegraded = [\"dep\"]");
+    let errors = load(both).expect_err("a value both full and degraded");
+    assert_one(&errors, "s.answers.degraded", 15, "also a full value");
+
+    let errors = errors_after("metric = \"p95_ms\"", "metric = \"full_goodput\"");
+    assert_one(&errors, "s.checks[0].metric", 20, "add a `[s.answers]` table");
+}
+
+#[test]
 fn stats_belong_to_probe_metrics_only() {
     let errors = errors_after("stat = \"max\"\n", "");
     assert_one(&errors, "s.checks[1].stat", 25, "needs a stat");
