@@ -18,6 +18,7 @@ intended, runner CPU per request at most 1.2x oha's.
 
     bench/generator.py                 # 1000 and 5000 req/s, 10 s each, 3 rounds
     bench/generator.py --rates 2000 --seconds 20 --rounds 5
+    bench/generator.py --answers       # the runner also classifies every answer
 """
 
 import argparse
@@ -70,6 +71,7 @@ request_cap = "1s"
 hint = "none"
 files = ["bench/generator.py"]
 
+{answers}
 [[bench.checks]]
 metric = "goodput"
 target = 1.0
@@ -78,10 +80,20 @@ weight = 1
 """
 
 
-def run_runner(rate, seconds, base):
+# With --answers, the runner also reads every answer's class (dep's
+# `outcome` field), as case 1 reads its `source`.
+ANSWERS = """
+[bench.answers]
+field = "outcome"
+full = ["ok"]
+degraded = ["fallback"]
+"""
+
+
+def run_runner(rate, seconds, base, answers):
     folder = tempfile.mkdtemp(prefix="bench-generator-")
     with open(os.path.join(folder, "scenarios.toml"), "w") as f:
-        f.write(SCENARIO.format(rate=rate, seconds=seconds))
+        f.write(SCENARIO.format(rate=rate, seconds=seconds, answers=ANSWERS if answers else ""))
     before = child_cpu()
     out = subprocess.run(
         ["taskset", "-c", "0", os.path.join(ROOT, "target/release/runner"), "run", "bench", "--json",
@@ -122,6 +134,7 @@ def main():
     parser.add_argument("--rates", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--answers", action="store_true", help="the runner reads each answer's class too")
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "lab", "-p", "runner"], cwd=ROOT, check=True)
@@ -142,7 +155,7 @@ def main():
         for rate in args.rates:
             rounds = []
             for _ in range(args.rounds):
-                r_rate, r_cpu, _ = run_runner(rate, args.seconds, base)
+                r_rate, r_cpu, _ = run_runner(rate, args.seconds, base, args.answers)
                 if other == "oha":
                     o_rate, o_cpu, _ = run_oha(rate, args.seconds, base + "/work")
                 else:

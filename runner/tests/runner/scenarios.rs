@@ -307,7 +307,12 @@ fn answers_are_checked_like_every_other_key() {
     assert_one(&errors, "s.answers.degraded", 15, "also a full value");
 
     let errors = errors_after("metric = \"p95_ms\"", "metric = \"full_goodput\"");
-    assert_one(&errors, "s.checks[0].metric", 20, "add a `[s.answers]` table");
+    assert_one(
+        &errors,
+        "s.checks[0].metric",
+        20,
+        "add a `[s.answers]` table",
+    );
 }
 
 #[test]
