@@ -171,7 +171,7 @@ weight = 1
     fn how_answers_are_read_is_part_of_it() {
         let scenario = pinned();
         let mut reading = scenario.clone();
-        reading.answers = Some(crate::scenario::Answers {
+        reading.answers = Some(scenario::Answers {
             field: "source".into(),
             full: vec!["dep".into()],
             degraded: vec!["fallback".into()],
