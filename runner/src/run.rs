@@ -1,7 +1,17 @@
-//! `runner run <scenario>`: preflight, reset, load with probes beside it,
-//! score, and write what was measured. Ctrl-C once stops sending and waits
-//! for requests in flight; twice stops waiting. Either way the partial run
-//! is scored and written, marked interrupted.
+//! `runner run <scenario>`, one run in phases, each a function below:
+//!
+//! 1. [`prepare`]: the services (and the Kubernetes API server) answer,
+//!    the lab's workload is read, its state reset, the load planned;
+//! 2. [`measure`]: the load ([`crate::load`]) with the probes polling
+//!    beside it ([`crate::probe::Probes`], stopped with the load);
+//! 3. [`score`]: each check's value, then the 0-100 score ([`crate::score`]);
+//! 4. [`write`]: data.json, report.html and the runs index
+//!    ([`crate::report::write_run`]);
+//! 5. [`show`]: the checks and the SCORE line, and the report.
+//!
+//! Ctrl-C once stops sending and waits for requests in flight; twice stops
+//! waiting. Either way the partial run is scored and written, marked
+//! interrupted.
 
 use std::{
     io::IsTerminal,

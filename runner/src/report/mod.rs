@@ -91,7 +91,7 @@ pub fn render_report(data: &RunData, previous: Option<&RunData>) -> anyhow::Resu
         run => data,
         charts => charts(data, previous, &scaling),
         scaling => scaling,
-        answers => answers(&data.totals),
+        outcomes => outcomes(&data.totals),
         classes => data.totals.answers.map(classes),
         distribution => distribution(&data.totals),
         comparison => previous.map(|previous| compare(data, previous)),
@@ -293,7 +293,7 @@ fn classes(counts: AnswerCounts) -> Vec<Share> {
 }
 
 /// Status codes and client-side errors, each as a share of all answers.
-fn answers(totals: &Totals) -> Vec<Share> {
+fn outcomes(totals: &Totals) -> Vec<Share> {
     let rows: Vec<(String, u64)> = totals
         .statuses
         .iter()
