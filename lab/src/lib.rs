@@ -9,6 +9,10 @@
 //! The lessons live in [`cases`]: each file there is one case, and its edit
 //! point is marked `LAB: STEPn TODO`. Everything else is meant to be
 //! production-minded, so the marked spot is the only lesson.
+//!
+//! `testing` (the `testing` feature, for the lab's and the runner's tests
+//! only) gives a test a PostgreSQL database of its own and a deadline to
+//! wait with.
 
 pub mod api;
 pub mod cases;

@@ -9,17 +9,20 @@
 //!    bounded queue, whatever the responses are doing. A ticket that finds
 //!    the queue full is counted *not sent*: the generator fell behind, and
 //!    the report says so instead of hiding it.
-//! 3. goose users are the workers: each takes a ticket, sends one request,
-//!    reads the whole body, and records the outcome. There are enough of
-//!    them for the full rate even if every request takes the request cap.
+//! 3. goose users are the workers: each takes a ticket, sends one request
+//!    on goose's shared client, reads the whole body (and, where the
+//!    scenario says how, reads the answer's class: [`answers`]), and
+//!    records the outcome. There are enough of them for the full rate even
+//!    if every request takes the request cap.
 //! 4. [`collector`]: latency from the ticket's intended time (coordinated
 //!    omission corrected) in HDR histograms, and a per-second timeline.
 //!
 //! Not used from goose, on purpose: `--throttle-requests` (a cap, measured
 //! to run ~10% short), its coordinated-omission mitigation (whole
-//! milliseconds, synthetic requests) and its own Ctrl-C handler (a second
+//! milliseconds, synthetic requests), its own Ctrl-C handler (a second
 //! Ctrl-C exits the process and loses the run; the runner installs its own
-//! first).
+//! first), and its per-request metrics unless `--goose-report` asks for
+//! goose's report (they cost CPU the runner's own records make redundant).
 
 pub mod answers;
 pub mod arrivals;
