@@ -77,9 +77,16 @@ impl RunData {
         reports.join(&self.scenario).join(&self.run_id)
     }
 
-    /// The run is ranked only without workload edits.
+    /// The lab's workload was edited: the run is measured, but its score
+    /// does not count.
     pub fn flagged(&self) -> bool {
         !self.workload_edits.is_empty()
+    }
+
+    /// The workload keys that were edited, joined with `sep`.
+    pub fn edited_keys(&self, sep: &str) -> String {
+        let keys: Vec<&str> = self.workload_edits.iter().map(|e| e.key.as_str()).collect();
+        keys.join(sep)
     }
 }
 

@@ -108,15 +108,10 @@ pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, local: bool) 
         return None;
     }
     if data.flagged() {
-        let keys: Vec<&str> = data
-            .workload_edits
-            .iter()
-            .map(|edit| edit.key.as_str())
-            .collect();
         return Some(format!(
             "next: put the workload back ({}: the lab's flags and environment \
              variables, see `lab --help`), then rerun: {}. The lesson is at `{}`.",
-            keys.join(", "),
+            data.edited_keys(", "),
             rerun(scenario, local),
             marker(scenario.case)
         ));

@@ -51,15 +51,10 @@ pub fn score_line(data: &RunData) -> String {
         .error_rate()
         .map_or_else(|| "-".to_owned(), |rate| format!("{:.1}%", 100.0 * rate));
     let interrupted = if data.interrupted { " interrupted" } else { "" };
-    let flagged = if !data.flagged() {
-        String::new()
+    let flagged = if data.flagged() {
+        format!(" FLAGGED=workload-edited:{}", data.edited_keys(","))
     } else {
-        let keys: Vec<&str> = data
-            .workload_edits
-            .iter()
-            .map(|edit| edit.key.as_str())
-            .collect();
-        format!(" FLAGGED=workload-edited:{}", keys.join(","))
+        String::new()
     };
     format!(
         "SCORE {} {}/100 | p95={p95} err={errors} sent={}/{} fp={} run={}{interrupted}{flagged}",
