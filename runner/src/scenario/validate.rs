@@ -175,19 +175,15 @@ fn check_request(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) 
     }
 }
 
-/// The probe with its one source; `None` when anything is wrong with it.
+/// The probe with its one source; `None` when it has none. Every problem
+/// goes to `at`, and [`validate`] keeps no scenario that has one.
 fn typed_probe(
     probe: &ProbeToml,
     earlier: &[ProbeToml],
     at: &mut impl FnMut(&str, String),
 ) -> Option<Probe> {
-    let mut fine = true;
-    let mut problem = |key: &str, message: String| {
-        fine = false;
-        at(key, message);
-    };
     if earlier.iter().any(|other| other.name == probe.name) {
-        problem(
+        at(
             "name",
             format!("another probe is also named `{}`", probe.name),
         );
@@ -201,19 +197,19 @@ fn typed_probe(
         _ => None,
     };
     match (&source, &probe.path) {
-        (None, _) => problem(
+        (None, _) => at(
             "kubernetes",
             "a probe reads either a service's JSON endpoint (`service` and `path`) or a \
              Kubernetes object (`kubernetes = \"Kind/name\"`); give one of the two"
                 .into(),
         ),
         (Some(_), Some(path)) if !path.starts_with('/') => {
-            problem("path", format!("must start with `/`, got `{path}`"));
+            at("path", format!("must start with `/`, got `{path}`"));
         }
         (Some(_), _) => {}
     }
     if probe.interval < MIN_PROBE_INTERVAL {
-        problem(
+        at(
             "interval",
             format!(
                 "must be at least {}",
@@ -222,7 +218,7 @@ fn typed_probe(
         );
     }
     if probe.fields.is_empty() {
-        problem("fields", "name at least one field to record".into());
+        at("fields", "name at least one field to record".into());
     }
     Some(Probe {
         name: probe.name.clone(),
@@ -230,22 +226,17 @@ fn typed_probe(
         interval: probe.interval,
         fields: probe.fields.clone(),
     })
-    .filter(|_| fine)
 }
 
-/// The check with what it measures; `None` when anything is wrong with it.
+/// The check with what it measures; `None` when that cannot be told. Every
+/// problem goes to `at`, and [`validate`] keeps no scenario that has one.
 fn typed_check(
     check: &CheckToml,
     scenario: &ScenarioToml,
     at: &mut impl FnMut(&str, String),
 ) -> Option<Check> {
-    let mut fine = true;
-    let mut problem = |key: &str, message: String| {
-        fine = false;
-        at(key, message);
-    };
-    let measure = measure(check, scenario, &mut problem);
-    check_numbers(check, scenario.duration, &mut problem);
+    let measure = measure(check, scenario, at);
+    check_numbers(check, scenario.duration, at);
     Some(Check {
         measure: measure?,
         target: check.target,
@@ -253,7 +244,6 @@ fn typed_check(
         weight: check.weight,
         last: check.last,
     })
-    .filter(|_| fine)
 }
 
 /// A request metric (`metric` alone) or a probe's field (`probe`, `metric`
