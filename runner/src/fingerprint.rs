@@ -78,7 +78,7 @@ fn check(check: &Check) -> Value {
         Measure::Request(metric) => (None, metric.as_str(), None),
         Measure::Probe { probe, field, stat } => (Some(probe), field.as_str(), Some(stat.as_str())),
     };
-    json!({
+    let mut check_json = json!({
         "probe": probe,
         "metric": metric,
         "stat": stat,
@@ -86,7 +86,15 @@ fn check(check: &Check) -> Value {
         "zero": check.zero,
         "weight": check.weight,
         "last_s": check.last.map(|last| last.as_secs_f64()),
-    })
+    });
+    // Only gates say so: the fingerprints of scenarios without gates stay
+    // what they were.
+    if check.gate
+        && let Some(fields) = check_json.as_object_mut()
+    {
+        fields.insert("gate".into(), json!(true));
+    }
+    check_json
 }
 
 /// The fingerprint a run of `scenario` gets when nothing is overridden or
@@ -175,13 +183,27 @@ weight = 1
             field: "source".into(),
             full: vec!["dep".into()],
             degraded: vec!["fallback".into()],
+            within: None,
         });
         let mut other = reading.clone();
         if let Some(answers) = &mut other.answers {
             answers.degraded.push("cache".into());
         }
+        let mut patient = reading.clone();
+        if let Some(answers) = &mut patient.answers {
+            answers.within = Some(Duration::from_secs(1));
+        }
         assert_ne!(expected(&reading), expected(&scenario));
         assert_ne!(expected(&other), expected(&reading));
+        assert_ne!(expected(&patient), expected(&reading));
+    }
+
+    #[test]
+    fn a_gate_is_part_of_it() {
+        let scenario = pinned();
+        let mut gated = scenario.clone();
+        gated.checks[0].gate = true;
+        assert_ne!(expected(&gated), expected(&scenario));
     }
 
     #[test]

@@ -166,7 +166,11 @@ fn scenario_scoring(scenario: &Scenario) -> String {
             check.label(),
             number(check.target),
             number(check.zero),
-            number(check.weight)
+            if check.gate {
+                "gate: multiplies the score".to_owned()
+            } else {
+                number(check.weight)
+            }
         );
     }
     if let Some(answers) = &scenario.answers {
@@ -178,6 +182,14 @@ fn scenario_scoring(scenario: &Scenario) -> String {
             quoted(&answers.full),
             quoted(&answers.degraded)
         );
+        if let Some(within) = answers.within {
+            let _ = writeln!(
+                out,
+                "A full answer that comes more than {} after its intended send time counts as \
+                 late, not full: the user had stopped waiting.",
+                humantime::format_duration(within)
+            );
+        }
     }
     if !scenario.expect.is_empty() {
         out.push_str("\nRanked only when the lab reports, at `/debug/workload`:\n");

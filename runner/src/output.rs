@@ -27,13 +27,16 @@ pub fn checks(score: &Score) -> String {
         let mark = if check.met { '✓' } else { '✗' };
         let value = check.value.map_or_else(|| "no data".to_owned(), number);
         let direction = score::direction(check.target, check.zero);
+        let earned = if check.gate {
+            format!("gate ×{:.2}", check.earned)
+        } else {
+            format!("{:>5.1}/{}", check.earned, number(check.weight))
+        };
         let _ = writeln!(
             out,
-            "  {mark} {:<width$}  {value:>10}  target {direction} {:<8}  {:>5.1}/{}",
+            "  {mark} {:<width$}  {value:>10}  target {direction} {:<8}  {earned}",
             check.label,
             number(check.target),
-            check.earned,
-            number(check.weight),
         );
     }
     out

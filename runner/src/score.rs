@@ -3,6 +3,11 @@
 //! in between, so a better value never scores lower and there are no
 //! cliffs. The total is the earned share of all weights, 0 to 100.
 //!
+//! A gate earns no points: the total is multiplied by its share instead.
+//! Gates check that the work was done at all (orders recorded, slow jobs
+//! finished), so that a run which skipped the work scores nothing however
+//! fast it was.
+//!
 //! A check whose metric has no data (no request finished, a probe that
 //! never answered) earns nothing: a run that measured nothing cannot pass.
 
@@ -29,8 +34,14 @@ pub struct CheckResult {
     pub value: Option<f64>,
     pub target: f64,
     pub zero: f64,
+    /// 0 for a gate.
     pub weight: f64,
+    /// What the check earned, 0 to `weight`; for a gate, the factor the
+    /// total is multiplied by, 0 to 1.
     pub earned: f64,
+    /// The check multiplies the total instead of adding to it.
+    #[serde(default)]
+    pub gate: bool,
     /// The value reached the target.
     pub met: bool,
 }
@@ -77,15 +88,23 @@ pub fn score(checks: &[Check], mut measure: impl FnMut(&Check) -> Option<f64>) -
                 target: check.target,
                 zero: check.zero,
                 weight: check.weight,
-                earned: check.weight * share,
+                earned: if check.gate {
+                    share
+                } else {
+                    check.weight * share
+                },
+                gate: check.gate,
                 met: share >= 1.0,
             }
         })
         .collect();
-    let weights: f64 = results.iter().map(|check| check.weight).sum();
-    let earned: f64 = results.iter().map(|check| check.earned).sum();
+    let (gates, weighted): (Vec<&CheckResult>, Vec<&CheckResult>) =
+        results.iter().partition(|check| check.gate);
+    let weights: f64 = weighted.iter().map(|check| check.weight).sum();
+    let earned: f64 = weighted.iter().map(|check| check.earned).sum();
+    let factor: f64 = gates.iter().map(|gate| gate.earned).product();
     let total = if weights > 0.0 {
-        (100.0 * earned / weights).round() as u32
+        (100.0 * factor * earned / weights).round() as u32
     } else {
         0
     };
@@ -106,7 +125,16 @@ mod tests {
             target,
             zero,
             weight,
+            gate: false,
             last: None,
+        }
+    }
+
+    fn gate(metric: RequestMetric, target: f64, zero: f64) -> Check {
+        Check {
+            weight: 0.0,
+            gate: true,
+            ..check(metric, target, zero, 0.0)
         }
     }
 
@@ -159,6 +187,27 @@ mod tests {
         assert!(!score.checks[0].met);
         assert!(score.checks[1].met);
         assert!((score.checks[0].earned - 15.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_gate_multiplies_the_total_and_earns_nothing_itself() {
+        let checks = [
+            check(RequestMetric::P95Ms, 100.0, 1000.0, 100.0),
+            gate(RequestMetric::Goodput, 0.9, 0.5),
+        ];
+        let total = |goodput: Option<f64>| {
+            score(&checks, |check| match check.measure {
+                Measure::Request(RequestMetric::P95Ms) => Some(50.0),
+                _ => goodput,
+            })
+        };
+        assert_eq!(total(Some(0.95)).total, 100, "a gate met changes nothing");
+        let half = total(Some(0.7));
+        assert_eq!(half.total, 50);
+        assert!(!half.checks[1].met);
+        assert!((half.checks[1].earned - 0.5).abs() < 1e-9, "the factor");
+        assert_eq!(total(Some(0.5)).total, 0, "a gate at zero zeroes the run");
+        assert_eq!(total(None).total, 0, "a gate without data too");
     }
 
     #[test]

@@ -21,6 +21,9 @@ use crate::scenario::Answers;
 pub enum AnswerClass {
     /// The field holds one of the scenario's full values.
     Full,
+    /// A full answer that came later than the scenario's `answers.within`
+    /// (the collector decides: it knows when the request was intended).
+    Late,
     /// The field holds one of its degraded values (a fallback).
     Degraded,
     /// No JSON object, no such field, a field that is not text, or a value
@@ -88,6 +91,7 @@ mod tests {
             field: "source".into(),
             full: vec!["dep".into()],
             degraded: vec!["fallback".into()],
+            within: None,
         }
     }
 

@@ -22,7 +22,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::answers::AnswerClass;
-use crate::scenario::RequestMetric;
+use crate::scenario::{Answers, RequestMetric};
 
 /// Latencies are recorded in microseconds, up to this: ten minutes.
 const MAX_LATENCY_US: u64 = 600_000_000;
@@ -74,6 +74,9 @@ pub struct Collector {
     start: Instant,
     /// The scenario reads answer classes (its `answers`).
     reads_answers: bool,
+    /// A full answer slower than this (from its intended send time) counts
+    /// as late: the scenario's `answers.within`.
+    late_after: Option<Duration>,
     inner: Mutex<Inner>,
 }
 
@@ -149,7 +152,12 @@ struct Second {
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerCounts {
+    /// Full answers, within the scenario's `answers.within` if it has one.
     pub full: u64,
+    /// Full answers that came later than `answers.within`: the user had
+    /// stopped waiting.
+    #[serde(default)]
+    pub late: u64,
     pub degraded: u64,
     /// No such field, or a value the scenario names neither full nor
     /// degraded.
@@ -160,6 +168,7 @@ impl AnswerCounts {
     fn add(&mut self, class: AnswerClass) {
         match class {
             AnswerClass::Full => self.full += 1,
+            AnswerClass::Late => self.late += 1,
             AnswerClass::Degraded => self.degraded += 1,
             AnswerClass::Unreadable => self.unreadable += 1,
         }
@@ -168,6 +177,7 @@ impl AnswerCounts {
     fn sum(seconds: &[Second]) -> Self {
         seconds.iter().fold(Self::default(), |total, second| Self {
             full: total.full + second.answers.full,
+            late: total.late + second.answers.late,
             degraded: total.degraded + second.answers.degraded,
             unreadable: total.unreadable + second.answers.unreadable,
         })
@@ -305,12 +315,13 @@ fn quantile(histogram: &Histogram<u64>, q: f64) -> Option<f64> {
 }
 
 impl Collector {
-    /// A collector whose clock starts at `start`; `reads_answers` when the
+    /// A collector whose clock starts at `start`; `answers` when the
     /// scenario classifies its answers.
-    pub fn new(start: Instant, reads_answers: bool) -> Self {
+    pub fn new(start: Instant, answers: Option<&Answers>) -> Self {
         Self {
             start,
-            reads_answers,
+            reads_answers: answers.is_some(),
+            late_after: answers.and_then(|answers| answers.within),
             inner: Mutex::new(Inner {
                 corrected: histogram(3),
                 service: histogram(3),
@@ -403,6 +414,13 @@ impl Collector {
             let second = inner.second(done_index);
             second.succeeded += 1;
             if let Some(class) = answer {
+                let late = self
+                    .late_after
+                    .is_some_and(|within| done.saturating_duration_since(intended) > within);
+                let class = match class {
+                    AnswerClass::Full if late => AnswerClass::Late,
+                    class => class,
+                };
                 second.answers.add(class);
                 inner.answers.add(class);
             }
@@ -556,7 +574,7 @@ mod tests {
     #[test]
     fn latency_is_measured_from_the_intended_time() {
         let start = Instant::now();
-        let collector = Collector::new(start, false);
+        let collector = Collector::new(start, None);
         let intended = start + Duration::from_millis(100);
         let sent = intended + Duration::from_millis(900);
         let done = sent + Duration::from_millis(10);
@@ -576,7 +594,7 @@ mod tests {
     #[test]
     fn metrics_can_look_at_the_end_of_the_run_only() {
         let start = Instant::now();
-        let collector = Collector::new(start, false);
+        let collector = Collector::new(start, None);
         for (second, latency_ms, status) in [(0, 900, 503), (1, 10, 200), (2, 20, 200)] {
             let intended = start + Duration::from_secs(second);
             collector.intended(intended);
@@ -611,7 +629,7 @@ mod tests {
     #[test]
     fn failures_and_not_sent_are_counted() {
         let start = Instant::now();
-        let collector = Collector::new(start, false);
+        let collector = Collector::new(start, None);
         for outcome in [
             Outcome::Status(503),
             Outcome::Failed(ErrorKind::Timeout),
@@ -643,34 +661,51 @@ mod tests {
     #[test]
     fn answer_classes_give_degraded_rate_and_full_goodput() {
         let start = Instant::now();
-        let collector = Collector::new(start, true);
+        let reading = Answers {
+            field: "source".into(),
+            full: vec!["dep".into()],
+            degraded: vec!["fallback".into()],
+            within: Some(Duration::from_secs(1)),
+        };
+        let collector = Collector::new(start, Some(&reading));
+        let (soon, late) = (Duration::from_millis(5), Duration::from_millis(1500));
         let answers = [
-            (Outcome::Status(200), Some(AnswerClass::Full)),
-            (Outcome::Status(200), Some(AnswerClass::Full)),
-            (Outcome::Status(200), Some(AnswerClass::Degraded)),
-            (Outcome::Status(200), Some(AnswerClass::Unreadable)),
-            (Outcome::Status(503), None),
+            (Outcome::Status(200), Some(AnswerClass::Full), soon),
+            (Outcome::Status(200), Some(AnswerClass::Full), soon),
+            (Outcome::Status(200), Some(AnswerClass::Full), late),
+            (Outcome::Status(200), Some(AnswerClass::Degraded), soon),
+            (Outcome::Status(200), Some(AnswerClass::Degraded), late),
+            (Outcome::Status(200), Some(AnswerClass::Unreadable), soon),
+            (Outcome::Status(503), None, soon),
+            (Outcome::Failed(ErrorKind::Timeout), None, late),
         ];
-        for (outcome, answer) in answers {
+        for (outcome, answer, after) in answers {
             collector.intended(start);
             collector.sending(start);
-            let done = start + Duration::from_millis(5);
-            collector.finished(start, start, done, outcome, answer);
+            collector.finished(start, start, start + after, outcome, answer);
         }
         let metric = |metric| collector.metric(metric, Duration::ZERO);
-        assert_eq!(metric(RequestMetric::DegradedRate), Some(0.25));
-        assert_eq!(metric(RequestMetric::FullGoodput), Some(0.4));
+        // 2 of 6 successes degraded (late or not); 2 of 8 intended full in time.
+        assert_eq!(metric(RequestMetric::DegradedRate), Some(2.0 / 6.0));
+        assert_eq!(metric(RequestMetric::FullGoodput), Some(0.25));
         let totals = collector.totals();
         let counts = AnswerCounts {
             full: 2,
-            degraded: 1,
+            late: 1,
+            degraded: 2,
             unreadable: 1,
         };
         assert_eq!(totals.answers, Some(counts));
-        assert_eq!(totals.seconds[0].answers, Some(counts));
-        assert_eq!(totals.degraded_rate(), Some(0.25));
+        // Per second, as they finished.
+        let second_one = AnswerCounts {
+            late: 1,
+            degraded: 1,
+            ..AnswerCounts::default()
+        };
+        assert_eq!(totals.seconds[1].answers, Some(second_one));
+        assert_eq!(totals.degraded_rate(), Some(2.0 / 6.0));
 
-        let without = Collector::new(start, false);
+        let without = Collector::new(start, None);
         assert_eq!(
             without.metric(RequestMetric::FullGoodput, Duration::ZERO),
             None

@@ -144,8 +144,10 @@ pub async fn run(
 
     // The collector's clock starts at the first release.
     let collector = Arc::clone(workers.collector.get_or_init(|| {
-        let reads_answers = workers.request.answers.is_some();
-        Arc::new(Collector::new(Instant::now(), reads_answers))
+        Arc::new(Collector::new(
+            Instant::now(),
+            workers.request.answers.as_ref(),
+        ))
     }));
     let mut tick = tokio::time::interval(TICK);
     // A task of its own, on the runtime's workers with goose's users: a

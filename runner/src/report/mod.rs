@@ -20,6 +20,7 @@ use crate::{
     data::{self, RunData, Runs, write_atomically},
     load::collector::{AnswerCounts, SecondSummary, Totals},
     probe::ProbeRecord,
+    scenario::Answers,
 };
 use chart::{Chart, Series, line_chart};
 pub use compare::{Comparison, compare};
@@ -92,7 +93,7 @@ pub fn render_report(data: &RunData, previous: Option<&RunData>) -> anyhow::Resu
         charts => charts(data, previous, &scaling),
         scaling => scaling,
         outcomes => outcomes(&data.totals),
-        classes => data.totals.answers.map(classes),
+        classes => data.totals.answers.map(|counts| classes(counts, data.settings.answers.as_ref())),
         distribution => distribution(&data.totals),
         comparison => previous.map(|previous| compare(data, previous)),
     })?;
@@ -245,11 +246,19 @@ fn request_charts(data: &RunData, previous: Option<&RunData>) -> Vec<Chart> {
             "degraded answers",
             false,
         ));
+        if (data.settings.answers.as_ref()).is_some_and(|reading| reading.within.is_some()) {
+            rate.push(timeline(
+                data,
+                |s| count(s.answers?.late),
+                "late answers",
+                false,
+            ));
+        }
     }
     vec![
         line_chart(
             "rate",
-            "Requests per second: intended, sent, succeeded (and full and degraded answers)",
+            "Requests per second: intended, sent, succeeded (and full, degraded and late answers)",
             "req/s",
             &rate,
         ),
@@ -282,14 +291,17 @@ fn probe_series(series: &crate::probe::Series) -> Series {
     }
 }
 
-/// Full, degraded and unreadable answers, each as a share of the successes.
-fn classes(counts: AnswerCounts) -> Vec<Share> {
-    let rows = [
-        ("full", counts.full),
-        ("degraded", counts.degraded),
-        ("unreadable", counts.unreadable),
-    ];
-    shares(rows.map(|(name, count)| (name.to_owned(), count)).to_vec())
+/// Full, late (when the scenario says how long users wait), degraded and
+/// unreadable answers, each as a share of the successes.
+fn classes(counts: AnswerCounts, reading: Option<&Answers>) -> Vec<Share> {
+    let mut rows = vec![("full".to_owned(), counts.full)];
+    if let Some(within) = reading.and_then(|reading| reading.within) {
+        let late = format!("late (full, after {})", humantime::format_duration(within));
+        rows.push((late, counts.late));
+    }
+    rows.push(("degraded".to_owned(), counts.degraded));
+    rows.push(("unreadable".to_owned(), counts.unreadable));
+    shares(rows)
 }
 
 /// Status codes and client-side errors, each as a share of all answers.

@@ -157,6 +157,15 @@ pub struct Answers {
     pub full: Vec<String>,
     /// Values of a degraded answer: `["fallback"]`.
     pub degraded: Vec<String>,
+    /// How long a user waits for an answer, from its intended send time: a
+    /// full answer that comes later counts as late, not full. `"1s"`.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub within: Option<Duration>,
 }
 
 /// A lab service a scenario loads or a probe reads.
@@ -320,7 +329,13 @@ pub struct Check {
     pub target: f64,
     /// The value at which the check earns nothing.
     pub zero: f64,
+    /// Its share of the score; 0 for a gate.
     pub weight: f64,
+    /// A gate earns no points: the whole score is multiplied by its share
+    /// (1 at the target, 0 at `zero`). For checks that the work was done at
+    /// all (orders recorded, slow jobs finished), where a fast run that
+    /// skipped the work must not score.
+    pub gate: bool,
     /// Only the end of the run counts: the last this-long of it.
     pub last: Option<Duration>,
 }
@@ -377,7 +392,11 @@ pub struct CheckToml {
     pub stat: Option<Stat>,
     pub target: f64,
     pub zero: f64,
-    pub weight: f64,
+    /// Required, except for a gate, which has none.
+    #[serde(default)]
+    pub weight: Option<f64>,
+    #[serde(default)]
+    pub gate: bool,
     #[serde(default, with = "humantime_serde")]
     pub last: Option<Duration>,
 }

@@ -89,8 +89,8 @@ fn typed_checks(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) -
     checks
 }
 
-/// An answers table names a field and at least one full value, and no
-/// value is both full and degraded.
+/// An answers table names a field and at least one full value, no value
+/// is both full and degraded, and users wait more than no time.
 fn check_answers(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) {
     let Some(answers) = &scenario.answers else {
         return;
@@ -105,6 +105,12 @@ fn check_answers(scenario: &ScenarioToml, at: &mut impl FnMut(&[&str], String)) 
         at(
             &["answers", "full"],
             "name at least one value of a full answer".into(),
+        );
+    }
+    if answers.within.is_some_and(|within| within.is_zero()) {
+        at(
+            &["answers", "within"],
+            "a user waits some time: give how long, e.g. \"1s\", or leave `within` out".into(),
         );
     }
     if let Some(both) = answers
@@ -241,7 +247,8 @@ fn typed_check(
         measure: measure?,
         target: check.target,
         zero: check.zero,
-        weight: check.weight,
+        weight: check.weight.unwrap_or(0.0),
+        gate: check.gate,
         last: check.last,
     })
 }
@@ -310,13 +317,11 @@ fn measure(
     .filter(|_| field)
 }
 
-/// Target, zero, weight and window: finite, distinct, positive, in range.
+/// Target, zero, weight and window: finite, distinct, positive, in range;
+/// a weight for every check but a gate.
 fn check_numbers(check: &CheckToml, duration: Duration, at: &mut impl FnMut(&str, String)) {
-    for (key, value) in [
-        ("target", check.target),
-        ("zero", check.zero),
-        ("weight", check.weight),
-    ] {
+    let weight = ("weight", check.weight.unwrap_or(1.0));
+    for (key, value) in [("target", check.target), ("zero", check.zero), weight] {
         if !value.is_finite() {
             at(key, format!("must be a finite number, got {value}"));
         }
@@ -327,8 +332,19 @@ fn check_numbers(check: &CheckToml, duration: Duration, at: &mut impl FnMut(&str
             "must differ from `target`: it is the value that earns nothing".into(),
         );
     }
-    if check.weight.is_finite() && check.weight <= 0.0 {
-        at("weight", format!("must be above 0, got {}", check.weight));
+    match (check.weight, check.gate) {
+        (Some(_), true) => at(
+            "weight",
+            "a gate has no weight: it multiplies the whole score; remove `weight` or `gate`".into(),
+        ),
+        (None, false) => at(
+            "weight",
+            "a check needs a weight, its share of the score (or `gate = true`)".into(),
+        ),
+        (Some(weight), false) if weight.is_finite() && weight <= 0.0 => {
+            at("weight", format!("must be above 0, got {weight}"));
+        }
+        _ => {}
     }
     if let Some(last) = check.last
         && (last.is_zero() || last > duration)

@@ -313,6 +313,32 @@ fn answers_are_checked_like_every_other_key() {
         20,
         "add a `[s.answers]` table",
     );
+
+    let waits = with_answers("field = \"s\"\nfull = [\"a\"]\ndegraded = []\nwithin = \"1s\"");
+    assert!(load(waits).is_ok(), "how long a user waits");
+    let never = with_answers("field = \"s\"\nfull = [\"a\"]\ndegraded = []\nwithin = \"0s\"");
+    let errors = load(never).expect_err("a user who waits no time");
+    assert_one(&errors, "s.answers.within", 16, "a user waits some time");
+}
+
+#[test]
+fn a_gate_has_no_weight_and_every_other_check_has_one() {
+    let gate = "zero = 10\nweight = 1\n";
+    assert!(VALID.ends_with(gate), "the probe check comes last");
+    let path = write(&VALID.replace(gate, "zero = 10\ngate = true\n"));
+    let loaded = scenario::load(&path);
+    let _ = std::fs::remove_file(&path);
+    let scenarios = loaded.expect("a gate without a weight");
+    let checks = &scenarios.get("s").expect("s").checks;
+    assert!(checks[1].gate && checks[1].weight == 0.0, "{checks:?}");
+
+    let errors = errors_after(
+        "zero = 10\nweight = 1",
+        "zero = 10\nweight = 1\ngate = true",
+    );
+    assert_one(&errors, "s.checks[1].weight", 31, "a gate has no weight");
+    let errors = errors_after("zero = 1000\nweight = 1\n", "zero = 1000\n");
+    assert_one(&errors, "s.checks[0].weight", 19, "a check needs a weight");
 }
 
 #[test]
