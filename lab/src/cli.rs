@@ -203,7 +203,7 @@ pub struct WorkerWorkload {
     pub fast_job_ms: u64,
 
     /// How long a slow job works, in milliseconds.
-    #[arg(long, env = "LAB_SLOW_JOB_MS", default_value_t = 2000,
+    #[arg(long, env = "LAB_SLOW_JOB_MS", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub slow_job_ms: u64,
 }

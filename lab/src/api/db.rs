@@ -28,6 +28,9 @@ use crate::cli::ApiKnobs;
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: PgPool,
+    /// One connection of its own for `/debug/orders`, so that probing
+    /// never takes a connection the requests are waiting for.
+    debug: PgPool,
     pool_size: u32,
     waits: Arc<WaitCounters>,
 }
@@ -87,9 +90,14 @@ impl Db {
                     Ok(())
                 })
             })
+            .connect_lazy_with(options.clone());
+        let debug = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(options);
         Ok(Self {
             pool,
+            debug,
             pool_size: knobs.db_pool_size,
             waits: Arc::default(),
         })
@@ -151,6 +159,15 @@ impl Db {
         matches!(tokio::time::timeout(within, ping).await, Ok(Ok(_)))
     }
 
+    /// Orders recorded (committed) since the last reset, counted on the
+    /// debug connection.
+    pub async fn orders_recorded(&self) -> Result<u64, ApiError> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+            .fetch_one(&self.debug)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     pub fn stats(&self) -> DbStats {
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
         let waits = &self.waits;
@@ -192,6 +209,7 @@ impl Db {
 
     /// Closes every connection; called once the server has drained.
     pub async fn close(&self) {
+        self.debug.close().await;
         self.pool.close().await;
     }
 }

@@ -27,6 +27,8 @@ pub struct DepClient {
     slots: Arc<Semaphore>,
     max: u32,
     waiting: Arc<AtomicU64>,
+    /// Calls dep answered since start-up or the last reset.
+    answered: Arc<AtomicU64>,
 }
 
 /// dep's answer to `GET /work`.
@@ -67,6 +69,8 @@ pub struct DepStats {
     pub in_use: u32,
     /// Requests waiting for a free slot.
     pub waiting: u64,
+    /// Calls dep answered since start-up or the last reset.
+    pub answered: u64,
 }
 
 impl DepClient {
@@ -83,6 +87,7 @@ impl DepClient {
             slots: Arc::new(Semaphore::new(max_connections as usize)),
             max: max_connections,
             waiting: Arc::default(),
+            answered: Arc::default(),
         })
     }
 
@@ -105,6 +110,7 @@ impl DepClient {
             .error_for_status()?
             .json::<DepAnswer>()
             .await?;
+        self.answered.fetch_add(1, Ordering::Relaxed);
         Ok(answer)
     }
 
@@ -114,7 +120,13 @@ impl DepClient {
             max: self.max,
             in_use: self.max.saturating_sub(free),
             waiting: self.waiting.load(Ordering::Relaxed),
+            answered: self.answered.load(Ordering::Relaxed),
         }
+    }
+
+    /// Zeroes the answered calls (`POST /admin/reset`).
+    pub fn reset(&self) {
+        self.answered.store(0, Ordering::Relaxed);
     }
 }
 

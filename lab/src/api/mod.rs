@@ -9,6 +9,8 @@
 //! | `GET /readyz`          | ready: PostgreSQL answers                         |
 //! | `GET /debug/dbstats`   | DB pool use and waits                             |
 //! | `GET /debug/depstats`  | dep client slots in use and waiters               |
+//! | `GET /debug/recommendations` | case 1: answers that claim dep, dep's answers |
+//! | `GET /debug/orders`    | case 2: orders answered, recorded and priced      |
 //! | `GET /debug/workload`  | the workload parameters and knobs in force        |
 //! | `POST /admin/reset`    | data back to seed values, counters zeroed         |
 //!
@@ -18,6 +20,7 @@
 //! What handlers share is in [`state`]: the cases and this router both use
 //! it, and the cases never import the router.
 
+pub mod audit;
 pub mod db;
 pub mod dep_client;
 pub mod error;
@@ -29,6 +32,7 @@ use axum::{
     Json, Router,
     extract::State,
     http::StatusCode,
+    middleware,
     routing::{get, post},
 };
 use serde_json::{Value, json};
@@ -58,13 +62,27 @@ pub async fn run(
 /// The api router, for the binary and for in-process tests.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/cases/timeouts", get(cases::timeouts::recommend))
-        .route("/cases/tx", post(cases::tx::place_order))
+        .route(
+            "/cases/timeouts",
+            get(cases::timeouts::recommend).route_layer(middleware::from_fn_with_state(
+                state.audit.clone(),
+                audit::count_from_dep,
+            )),
+        )
+        .route(
+            "/cases/tx",
+            post(cases::tx::place_order).route_layer(middleware::from_fn_with_state(
+                state.audit.clone(),
+                audit::count_orders,
+            )),
+        )
         .route("/cases/autoscale", get(cases::autoscale::crunch))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/debug/dbstats", get(dbstats))
         .route("/debug/depstats", get(depstats))
+        .route("/debug/recommendations", get(audit::recommendation_stats))
+        .route("/debug/orders", get(audit::order_stats))
         .route("/debug/workload", get(workload))
         .route("/admin/reset", post(reset))
         .with_state(state)
@@ -107,5 +125,7 @@ async fn workload(State(state): State<AppState>) -> Json<Value> {
 
 async fn reset(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.db.reset().await?;
+    state.dep.reset();
+    state.audit.reset();
     Ok(Json(json!({ "reset": true })))
 }

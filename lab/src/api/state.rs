@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::{db::Db, dep_client::DepClient};
+use super::{audit::Audit, db::Db, dep_client::DepClient};
 use crate::cli::{ApiArgs, ApiKnobs, ApiWorkload};
 
 /// How long start-up keeps retrying an unreachable PostgreSQL before it
@@ -19,6 +19,8 @@ pub struct AppState {
     pub dep: DepClient,
     pub knobs: Arc<ApiKnobs>,
     pub workload: Arc<ApiWorkload>,
+    /// What the scenarios' gates read, counted outside the case files.
+    pub audit: Arc<Audit>,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
             dep,
             knobs: Arc::new(args.knobs.clone()),
             workload: Arc::new(args.workload.clone()),
+            audit: Arc::default(),
         })
     }
 }

@@ -19,9 +19,9 @@ pub struct Pools {
 }
 
 impl Pools {
-    // LAB: STEP3 TODO: one pool runs every job. When slow jobs arrive faster
-    // than the workers finish them, they occupy every worker, and a fast job
-    // queued behind them waits seconds for a job that takes milliseconds.
+    // LAB: STEP3 TODO: one pool runs every job. When a burst of slow jobs
+    // arrives, they occupy every worker, and a fast job queued behind them
+    // waits a whole slow job (a second) for work that takes milliseconds.
     // Nothing stops one class of work from starving the other.
     pub fn start(workers: u32, context: &PoolContext) -> Self {
         Self {

@@ -37,8 +37,17 @@ struct Inner {
     batches: HashMap<u64, Batch>,
     /// Finished batches, oldest first, for eviction.
     finished: VecDeque<(u64, Instant)>,
-    fast: Histogram<u64>,
-    slow: Histogram<u64>,
+    fast: ClassRecord,
+    slow: ClassRecord,
+}
+
+/// One class of jobs, worker-wide, since start-up or reset.
+#[derive(Debug)]
+struct ClassRecord {
+    /// Jobs queued.
+    submitted: u64,
+    /// Completion latency of every finished job, in microseconds.
+    latency: Histogram<u64>,
 }
 
 #[derive(Debug)]
@@ -84,10 +93,14 @@ pub struct ClassProgress {
     pub latency: Percentiles,
 }
 
-/// Worker-wide completions of one class since start-up or reset.
+/// Worker-wide jobs of one class since start-up or reset.
 #[derive(Debug, Serialize)]
 pub struct ClassTotals {
+    pub submitted: u64,
     pub completed: u64,
+    /// Submitted and not completed: queued or running. Work that is
+    /// dropped, or a pool too small for its class, makes this grow.
+    pub unfinished: u64,
     #[serde(flatten)]
     pub latency: Percentiles,
 }
@@ -103,10 +116,43 @@ pub struct Percentiles {
 /// Highest latency the worker-wide histograms track: one hour, in µs.
 const HISTOGRAM_MAX_US: u64 = 3_600_000_000;
 
-fn new_histogram() -> Histogram<u64> {
-    // Three significant digits: 0.1% resolution for a few hundred KiB each;
-    // there are two of them, whatever the load.
-    Histogram::new_with_bounds(1, HISTOGRAM_MAX_US, 3).expect("constant bounds are valid")
+impl ClassRecord {
+    fn new() -> Self {
+        // Three significant digits: 0.1% resolution for a few hundred KiB
+        // each; there are two of them, whatever the load.
+        let latency =
+            Histogram::new_with_bounds(1, HISTOGRAM_MAX_US, 3).expect("constant bounds are valid");
+        Self {
+            submitted: 0,
+            latency,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.submitted = 0;
+        self.latency.reset();
+    }
+
+    fn totals(&self) -> ClassTotals {
+        let ms = |us: u64| us as f64 / 1000.0;
+        let histogram = &self.latency;
+        let latency = if histogram.is_empty() {
+            Percentiles::default()
+        } else {
+            Percentiles {
+                p50_ms: Some(ms(histogram.value_at_quantile(0.50))),
+                p95_ms: Some(ms(histogram.value_at_quantile(0.95))),
+                p99_ms: Some(ms(histogram.value_at_quantile(0.99))),
+                max_ms: Some(ms(histogram.max())),
+            }
+        };
+        ClassTotals {
+            submitted: self.submitted,
+            completed: histogram.len(),
+            unfinished: self.submitted.saturating_sub(histogram.len()),
+            latency,
+        }
+    }
 }
 
 impl Batches {
@@ -116,8 +162,8 @@ impl Batches {
                 next_id: 1,
                 batches: HashMap::new(),
                 finished: VecDeque::new(),
-                fast: new_histogram(),
-                slow: new_histogram(),
+                fast: ClassRecord::new(),
+                slow: ClassRecord::new(),
             }),
             max_finished,
             ttl,
@@ -136,6 +182,8 @@ impl Batches {
         self.evict(&mut inner);
         let id = inner.next_id;
         inner.next_id += 1;
+        inner.fast.submitted += u64::from(fast);
+        inner.slow.submitted += u64::from(slow);
         inner.batches.insert(
             id,
             Batch {
@@ -168,11 +216,11 @@ impl Batches {
             batch.finished = true;
             inner.finished.push_back((batch_id, Instant::now()));
         }
-        let histogram = match class {
+        let record = match class {
             JobClass::Fast => &mut inner.fast,
             JobClass::Slow => &mut inner.slow,
         };
-        histogram.saturating_record(latency_us.clamp(1, HISTOGRAM_MAX_US));
+        (record.latency).saturating_record(latency_us.clamp(1, HISTOGRAM_MAX_US));
         if now_finished {
             self.evict(&mut inner);
         }
@@ -197,7 +245,7 @@ impl Batches {
     /// Per-class totals since start-up or reset.
     pub fn totals(&self) -> (ClassTotals, ClassTotals) {
         let inner = self.lock();
-        (class_totals(&inner.fast), class_totals(&inner.slow))
+        (inner.fast.totals(), inner.slow.totals())
     }
 
     /// How many batches are running and how many finished ones are kept.
@@ -213,8 +261,8 @@ impl Batches {
         let mut inner = self.lock();
         inner.batches.clear();
         inner.finished.clear();
-        inner.fast.reset();
-        inner.slow.reset();
+        inner.fast.clear();
+        inner.slow.clear();
     }
 
     fn evict(&self, inner: &mut Inner) {
@@ -265,24 +313,6 @@ impl Progress {
                 max_ms: sorted.last().map(|&us| f64::from(us) / 1000.0),
             },
         }
-    }
-}
-
-fn class_totals(histogram: &Histogram<u64>) -> ClassTotals {
-    let ms = |us: u64| us as f64 / 1000.0;
-    let latency = if histogram.is_empty() {
-        Percentiles::default()
-    } else {
-        Percentiles {
-            p50_ms: Some(ms(histogram.value_at_quantile(0.50))),
-            p95_ms: Some(ms(histogram.value_at_quantile(0.95))),
-            p99_ms: Some(ms(histogram.value_at_quantile(0.99))),
-            max_ms: Some(ms(histogram.max())),
-        }
-    };
-    ClassTotals {
-        completed: histogram.len(),
-        latency,
     }
 }
 

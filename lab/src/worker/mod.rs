@@ -279,7 +279,16 @@ async fn stats(State(state): State<WorkerState>) -> Json<Stats> {
 
 async fn workload(State(state): State<WorkerState>) -> Json<Value> {
     let (workload, knobs) = (&state.workload, &state.knobs);
+    // What the pools really run, whatever `--workers` says: splitting the
+    // workers is the lesson, adding more is not.
+    let pool_workers: u32 = state
+        .pools
+        .all()
+        .iter()
+        .map(|pool| pool.stats().workers)
+        .sum();
     Json(json!({
+        "pools": { "workers": pool_workers },
         "workload": {
             "fast_job_ms": workload.fast_job_ms,
             "slow_job_ms": workload.slow_job_ms,

@@ -55,7 +55,10 @@ async fn health_readiness_and_debug_endpoints_answer() {
         assert!(stats[field].is_number(), "dbstats lacks {field}: {stats}");
     }
     let depstats = get_json(&api.url("/debug/depstats")).await;
-    assert_eq!(depstats, json!({ "max": 32, "in_use": 0, "waiting": 0 }));
+    assert_eq!(
+        depstats,
+        json!({ "max": 32, "in_use": 0, "waiting": 0, "answered": 0 })
+    );
 
     let workload = get_json(&api.url("/debug/workload")).await;
     assert_eq!(
@@ -81,6 +84,7 @@ async fn readyz_is_503_when_postgres_is_unreachable() {
         dep: DepClient::new(&args.dep_url, 4).expect("dep client"),
         knobs: args.knobs.clone().into(),
         workload: args.workload.clone().into(),
+        audit: Default::default(),
     };
     let api = Served::start(lab::api::app(state), Duration::from_secs(1)).await;
     let started = Instant::now();
@@ -115,6 +119,11 @@ async fn timeouts_case_answers_from_dep() {
         body["product_id"]
             .as_u64()
             .is_some_and(|id| (1..=100).contains(&id))
+    );
+    // What case 1's gate reads: one answer claims dep, and dep gave one.
+    assert_eq!(
+        get_json(&api.url("/debug/recommendations")).await,
+        json!({ "from_dep": 1, "dep_answered": 1, "unbacked": 0 })
     );
 }
 
@@ -217,6 +226,11 @@ async fn tx_case_places_orders_and_takes_stock() {
         .await
         .expect("count");
     assert_eq!(orders, 2);
+    // What case 2's gates read: both orders answered, priced and recorded.
+    assert_eq!(
+        get_json(&api.url("/debug/orders")).await,
+        json!({ "answered": 2, "recorded": 2, "priced": 2, "unrecorded": 0, "unpriced": 0 })
+    );
 }
 
 #[tokio::test]
@@ -442,6 +456,10 @@ async fn reset_restores_seed_values_and_zeroes_the_counters() {
         .expect("count");
     assert_eq!(orders, 0);
     assert_eq!(get_json(&api.url("/debug/dbstats")).await["acquires"], 0);
+    assert_eq!(
+        get_json(&api.url("/debug/orders")).await,
+        json!({ "answered": 0, "recorded": 0, "priced": 0, "unrecorded": 0, "unpriced": 0 })
+    );
     let receipt: Value = post_order(api, json!({ "product_id": 3, "quantity": 1 }))
         .await
         .json()

@@ -48,6 +48,8 @@ async fn a_batch_runs_to_completion_with_per_class_latency() {
     assert_eq!(stats["pools"][0]["workers"], 8);
     assert_eq!(stats["pools"][0]["queued"], 0);
     assert_eq!(stats["jobs"]["fast"]["completed"], 3);
+    assert_eq!(stats["jobs"]["slow"]["submitted"], 1);
+    assert_eq!(stats["jobs"]["slow"]["unfinished"], 0);
     assert!(
         stats["jobs"]["slow"]["p99_ms"]
             .as_f64()
@@ -69,6 +71,7 @@ async fn a_batch_runs_to_completion_with_per_class_latency() {
         workload["workload"],
         json!({ "fast_job_ms": 1, "slow_job_ms": 50 })
     );
+    assert_eq!(workload["pools"]["workers"], 8, "what the pools run");
     pools.stop().await;
 }
 
@@ -153,6 +156,10 @@ async fn a_full_queue_refuses_new_batches() {
         },
     )
     .await;
+    // Running or queued, none finished: what case 3's gate reads.
+    let slow = &get_json(&worker.url("/stats")).await["jobs"]["slow"];
+    assert_eq!(slow["submitted"], 5, "{slow}");
+    assert_eq!(slow["unfinished"], 5, "{slow}");
     let refused = post_batch(&worker, json!({ "fast": 3 })).await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     let error: Value = refused.json().await.expect("JSON error");
@@ -237,5 +244,9 @@ async fn reset_drops_queued_jobs_and_batches() {
     let stats = get_json(&worker.url("/stats")).await;
     assert_eq!(stats["pools"][0]["queued"], 0);
     assert_eq!(stats["batches"], json!({ "running": 0, "finished": 0 }));
+    assert_eq!(
+        stats["jobs"]["slow"]["unfinished"], 0,
+        "a reset starts from zero"
+    );
     pools.stop().await;
 }
