@@ -81,12 +81,14 @@ weight = 1
 
 
 # With --answers, the runner also reads every answer's class (dep's
-# `outcome` field), as case 1 reads its `source`.
+# `outcome` field) and whether a full one came in time, as case 1 reads
+# its `source`.
 ANSWERS = """
 [bench.answers]
 field = "outcome"
 full = ["ok"]
 degraded = ["fallback"]
+within = "1s"
 """
 
 
