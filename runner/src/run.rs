@@ -247,7 +247,7 @@ async fn measure(
 ) -> anyhow::Result<Measured> {
     let started_at = SystemTime::now();
     let probes = Probes::start(&scenario.probes, fetchers);
-    let mut progress = Progress::new(scenario.duration);
+    let mut progress = Progress::new(scenario.duration, scenario.rate);
     let load = load::run(plan, controls.clone(), |collector| progress.tick(collector)).await;
     progress.finish();
     let load = load?;
