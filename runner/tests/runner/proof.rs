@@ -156,7 +156,7 @@ struct Row {
     name: &'static str,
     /// Start from the reference solution (else from the baseline).
     solved: bool,
-    edits: &'static [Edit],
+    edits: Vec<Edit>,
     duration: Duration,
     band: Band,
 }
@@ -172,23 +172,53 @@ const BASELINE: u32 = 35;
 const SOLUTION: u32 = 90;
 
 /// The first two rows of every table.
-const fn baseline(seconds: u64) -> Row {
+fn baseline(seconds: u64) -> Row {
     Row {
         name: "baseline",
         solved: false,
-        edits: &[],
+        edits: Vec::new(),
         duration: Duration::from_secs(seconds),
         band: Band::AtMost(BASELINE),
     }
 }
 
-const fn solution(seconds: u64) -> Row {
+fn solution(seconds: u64) -> Row {
     Row {
         name: "reference solution",
         solved: true,
-        edits: &[],
+        edits: Vec::new(),
         duration: Duration::from_secs(seconds),
         band: Band::AtLeast(SOLUTION),
+    }
+}
+
+/// A wrong fix: edits from the baseline or the solution, and the most it
+/// may score.
+fn wrong_fix(
+    name: &'static str,
+    solved: bool,
+    edits: Vec<Edit>,
+    seconds: u64,
+    ceiling: u32,
+) -> Row {
+    Row {
+        name,
+        solved,
+        edits,
+        duration: Duration::from_secs(seconds),
+        band: Band::AtMost(ceiling),
+    }
+}
+
+/// An edit of the workload or a knob instead of the code: a 10 s run that
+/// must be flagged, naming `key`.
+fn flagged(name: &'static str, solved: bool, edit: Edit, key: &'static str) -> Row {
+    Row {
+        name,
+        solved,
+        edits: vec![edit],
+        duration: Duration::from_secs(10),
+        band: Band::Flagged(key),
     }
 }
 
@@ -203,7 +233,7 @@ async fn prove(scenario: &str, step: u8, rows: &[Row]) -> Vec<Measured> {
         if row.solved {
             tree.solve(step).await;
         }
-        for edit in row.edits {
+        for edit in &row.edits {
             tree.edit(edit);
         }
         let (summary, score_line, stderr) = tree.run(scenario, row.duration).await;
@@ -288,35 +318,35 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
         solution(20),
         // Longer than the 10 s hang, so it never fires: hung calls still
         // hold every dep connection.
-        Row {
-            name: "a 15 s timeout (longer than the hang)",
-            solved: true,
-            edits: &[Edit {
+        wrong_fix(
+            "a 15 s timeout (longer than the hang)",
+            true,
+            vec![Edit {
                 file: TIMEOUTS,
                 from: DEADLINE,
                 to: "Duration::from_secs(15)",
             }],
-            duration: Duration::from_secs(20),
-            band: Band::AtMost(50),
-        },
+            20,
+            50,
+        ),
         // Fast and never waiting, but every answer is the fallback.
-        Row {
-            name: "a 1 ms deadline (a fallback for everyone)",
-            solved: true,
-            edits: &[Edit {
+        wrong_fix(
+            "a 1 ms deadline (a fallback for everyone)",
+            true,
+            vec![Edit {
                 file: TIMEOUTS,
                 from: DEADLINE,
                 to: "Duration::from_millis(1)",
             }],
-            duration: Duration::from_secs(10),
-            band: Band::AtMost(60),
-        },
+            10,
+            60,
+        ),
         // A fallback for everyone, labelled as dep's answer: the
         // `unbacked` gate (answers claiming dep beyond dep's answers).
-        Row {
-            name: "a 1 ms deadline whose fallback claims dep",
-            solved: true,
-            edits: &[
+        wrong_fix(
+            "a 1 ms deadline whose fallback claims dep",
+            true,
+            vec![
                 Edit {
                     file: TIMEOUTS,
                     from: DEADLINE,
@@ -328,45 +358,43 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
                     to: "source: \"dep\",",
                 },
             ],
-            duration: Duration::from_secs(10),
-            band: Band::AtMost(10),
-        },
+            10,
+            10,
+        ),
         // dep's median answer: half of what dep would answer falls back.
-        Row {
-            name: "a 20 ms deadline (most answers fall back)",
-            solved: true,
-            edits: &[Edit {
+        wrong_fix(
+            "a 20 ms deadline (most answers fall back)",
+            true,
+            vec![Edit {
                 file: TIMEOUTS,
                 from: DEADLINE,
                 to: "Duration::from_millis(20)",
             }],
-            duration: Duration::from_secs(10),
-            band: Band::AtMost(60),
-        },
+            10,
+            60,
+        ),
         // The brownout taken out of the workload: fast, and flagged.
-        Row {
-            name: "the hang taken out of the workload",
-            solved: false,
-            edits: &[Edit {
+        flagged(
+            "the hang taken out of the workload",
+            false,
+            Edit {
                 file: "lab/src/cli.rs",
                 from: "hang_rate=0.1&",
                 to: "hang_rate=0&",
-            }],
-            duration: Duration::from_secs(10),
-            band: Band::Flagged("workload.timeouts_dep"),
-        },
+            },
+            "workload.timeouts_dep",
+        ),
         // More dep connections hide the queue for a while: a knob, flagged.
-        Row {
-            name: "more dep connections",
-            solved: false,
-            edits: &[Edit {
+        flagged(
+            "more dep connections",
+            false,
+            Edit {
                 file: "lab/src/cli.rs",
                 from: "env = \"LAB_DEP_MAX_CONNECTIONS\", default_value_t = 32",
                 to: "env = \"LAB_DEP_MAX_CONNECTIONS\", default_value_t = 512",
-            }],
-            duration: Duration::from_secs(10),
-            band: Band::Flagged("knobs.dep_max_connections"),
-        },
+            },
+            "knobs.dep_max_connections",
+        ),
     ];
     let measured = prove("timeouts", 1, &rows).await;
     assert_next_steps("timeouts", 1, &measured[0], &measured[1]);
@@ -398,41 +426,40 @@ async fn case_2_tx_only_a_short_transaction_pays() {
         baseline(20),
         solution(20),
         // Fast because dep is never asked: the `unpriced` gate.
-        Row {
-            name: "a price never asked for",
-            solved: false,
-            edits: &[Edit {
+        wrong_fix(
+            "a price never asked for",
+            false,
+            vec![Edit {
                 file: TX,
                 from: "let price = state.dep.call(&state.workload.tx_dep).await?;",
                 to: "let price = crate::api::dep_client::DepAnswer { delay_ms: 0, value: 400 };",
             }],
-            duration: Duration::from_secs(10),
-            band: Band::AtMost(10),
-        },
+            10,
+            10,
+        ),
         // Answered 201 with no order recorded: the `unrecorded` gate.
-        Row {
-            name: "an order answered but never recorded",
-            solved: true,
-            edits: &[Edit {
+        wrong_fix(
+            "an order answered but never recorded",
+            true,
+            vec![Edit {
                 file: TX,
                 from: "let order_id = record_order(&mut tx, &order, price_cents).await?;",
                 to: "let order_id = 0;",
             }],
-            duration: Duration::from_secs(10),
-            band: Band::AtMost(10),
-        },
+            10,
+            10,
+        ),
         // A bigger pool lets more orders wait for the lock: a knob, flagged.
-        Row {
-            name: "a bigger database pool",
-            solved: false,
-            edits: &[Edit {
+        flagged(
+            "a bigger database pool",
+            false,
+            Edit {
                 file: "lab/src/cli.rs",
                 from: "env = \"LAB_DB_POOL_SIZE\", default_value_t = 10",
                 to: "env = \"LAB_DB_POOL_SIZE\", default_value_t = 100",
-            }],
-            duration: Duration::from_secs(10),
-            band: Band::Flagged("knobs.db_pool_size"),
-        },
+            },
+            "knobs.db_pool_size",
+        ),
     ];
     let measured = prove("tx", 2, &rows).await;
     assert_next_steps("tx", 2, &measured[0], &measured[1]);
@@ -447,41 +474,39 @@ async fn case_3_bulkheads_only_a_split_that_carries_both_classes_pays() {
         baseline(20),
         solution(20),
         // Fast work is safe, slow work piles up: the `unfinished` gate.
-        Row {
-            name: "a split that starves slow jobs (6 fast, 2 slow)",
-            solved: true,
-            edits: &[Edit {
+        wrong_fix(
+            "a split that starves slow jobs (6 fast, 2 slow)",
+            true,
+            vec![Edit {
                 file: BULKHEADS,
                 from: FAST_WORKERS,
                 to: "let fast_workers = workers - 2;",
             }],
-            duration: Duration::from_secs(20),
-            band: Band::AtMost(10),
-        },
+            20,
+            10,
+        ),
         // Slow jobs get all 8 workers and fast jobs 2 more: flagged.
-        Row {
-            name: "more workers than the lab has (2 + 8)",
-            solved: true,
-            edits: &[Edit {
+        flagged(
+            "more workers than the lab has (2 + 8)",
+            true,
+            Edit {
                 file: BULKHEADS,
                 from: "Pool::start(\"slow\", workers - fast_workers, context)",
                 to: "Pool::start(\"slow\", workers, context)",
-            }],
-            duration: Duration::from_secs(10),
-            band: Band::Flagged("pools.workers"),
-        },
+            },
+            "pools.workers",
+        ),
         // Shorter slow jobs fit between the bursts: the workload, flagged.
-        Row {
-            name: "slow jobs made short",
-            solved: false,
-            edits: &[Edit {
+        flagged(
+            "slow jobs made short",
+            false,
+            Edit {
                 file: "lab/src/cli.rs",
                 from: "env = \"LAB_SLOW_JOB_MS\", default_value_t = 1000",
                 to: "env = \"LAB_SLOW_JOB_MS\", default_value_t = 100",
-            }],
-            duration: Duration::from_secs(10),
-            band: Band::Flagged("workload.slow_job_ms"),
-        },
+            },
+            "workload.slow_job_ms",
+        ),
     ];
     let measured = prove("bulkheads", 3, &rows).await;
     assert_next_steps("bulkheads", 3, &measured[0], &measured[1]);
