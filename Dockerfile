@@ -1,10 +1,12 @@
-# syntax=docker/dockerfile:1.7
 # One image for every lab role: `lab dep`, `lab api`, `lab worker` (the
 # Kubernetes manifests pick the role with `args`).
 #
 # Dependencies are cached between builds by BuildKit cache mounts for
 # cargo's registry and the target folder: after an edit in lab/, only the
 # lab crate recompiles. `make dev` builds this image and imports it into k3d.
+# No `# syntax=` line: the Dockerfile frontend built into BuildKit (Docker
+# 23 and later) knows `RUN --mount`, and a syntax line would fetch a
+# frontend image on every build, which fails offline.
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src

@@ -3,7 +3,7 @@
 
 .DEFAULT_GOAL := help
 .PHONY: help build demo test solve unsolve tags \
-	preflight prefetch up down image dev wait smoke reset
+	preflight prefetch up down image dev apply wait smoke reset
 
 # The runner, built on first use (dev profile, as the local stack uses);
 # cargo shows its progress, since the first build takes a few minutes.
@@ -54,7 +54,10 @@ tags: ## create local git tags step-0 and step-N-solution (for branches instead 
 preflight: ## check the tools, Docker (running, 4+ CPUs, 6+ GB) and ports 8080/8081
 	CLUSTER=$(CLUSTER) K3S_IMAGE=$(K3S_IMAGE) AIRGAP=$(AIRGAP) deploy/preflight.sh
 
-prefetch: ## fetch every image the cluster needs (k3s and its system images, PostgreSQL, k3d's, the Dockerfile's bases) for offline use
+# PostgreSQL goes to the node through the airgap folder too (postgres.tar):
+# k3s loads every tarball there when it starts, whatever Docker's image
+# store, where `k3d image import` of it is known to fail.
+prefetch: ## fetch every image the cluster needs into Docker and the airgap folder (k3s's system images, PostgreSQL), for offline use
 	@version=$$(k3d version | sed -nE 's/^k3d version v(.*)/\1/p'); \
 	for image in $(K3S_IMAGE) $(POSTGRES_IMAGE) $(BASE_IMAGES) \
 		ghcr.io/k3d-io/k3d-tools:$$version ghcr.io/k3d-io/k3d-proxy:$$version; do \
@@ -70,6 +73,8 @@ prefetch: ## fetch every image the cluster needs (k3s and its system images, Pos
 	if [ -s "$$file" ]; then echo "have $$file"; else \
 		echo "curl $$url"; curl -fL --retry 3 -o "$$file.part" "$$url" && mv "$$file.part" "$$file"; \
 	fi
+	docker save --output $(AIRGAP)/postgres.tar.part $(POSTGRES_IMAGE)
+	mv $(AIRGAP)/postgres.tar.part $(AIRGAP)/postgres.tar
 
 up: ## create the cluster (or reuse it), build and import the image, apply the manifests, wait for every role
 	@if k3d cluster get $(CLUSTER) >/dev/null 2>&1; then \
@@ -80,7 +85,9 @@ up: ## create the cluster (or reuse it), build and import the image, apply the m
 			--volume "$(AIRGAP):/var/lib/rancher/k3s/agent/images@server:0"; \
 	fi
 	$(MAKE) --no-print-directory image
-	k3d image import --cluster $(CLUSTER) $(IMAGE) $(POSTGRES_IMAGE)
+	deploy/import.sh $(CLUSTER) $(IMAGE)
+	@if [ -s $(AIRGAP)/postgres.tar ]; then deploy/import.sh --verify $(CLUSTER) $(POSTGRES_IMAGE); \
+	else echo "PostgreSQL comes from the network (no $(AIRGAP)/postgres.tar: \`make prefetch\` ships it)"; fi
 	$(KUBECTL) apply -f deploy/k8s/
 	$(MAKE) --no-print-directory wait
 	@echo "up: api $(API), worker $(WORKER); next: make smoke"
@@ -91,12 +98,17 @@ down: ## delete the cluster (images stay in Docker for the next `make up`)
 image: ## build the lab image (dependencies come from BuildKit's cache)
 	DOCKER_BUILDKIT=1 docker build --tag $(IMAGE) .
 
-dev: image ## after an edit: build once, import, re-apply the manifests, restart the roles, wait
-	k3d image import --cluster $(CLUSTER) $(IMAGE)
+dev: image ## after an edit in lab/: build once, import (verified), re-apply the manifests, restart the roles, wait
+	deploy/import.sh $(CLUSTER) $(IMAGE)
 	$(KUBECTL) apply -f deploy/k8s/
 	$(KUBECTL) rollout restart deployment/api deployment/worker deployment/dep
 	$(MAKE) --no-print-directory wait
 	@echo "dev: the cluster runs your code, $$(( $$(date +%s) - $(STARTED) )) s after make began"
+
+apply: ## after an edit in deploy/k8s/ only (case 4): apply the manifests and wait, no image build
+	$(KUBECTL) apply -f deploy/k8s/
+	$(MAKE) --no-print-directory wait
+	@echo "apply: the cluster runs your manifests, $$(( $$(date +%s) - $(STARTED) )) s after make began"
 
 wait: ## wait until PostgreSQL and every role are ready
 	$(KUBECTL) rollout status statefulset/postgres --timeout=180s

@@ -100,9 +100,35 @@ if make --dry-run prefetch | grep -qF "https://github.com/k3s-io/k3s/releases/do
 else
     echo "FAILED: make prefetch does not fetch the airgap images of $release"; failed=1
 fi
+postgres=$(sed -nE 's/^ *image: (postgres:.*)/\1/p' deploy/k8s/postgres.yaml)
+prefetch=$(make --dry-run prefetch)
+if grep -qE "^docker save --output .*/\.lab/k3s-images/postgres\.tar\.part $postgres$" <<<"$prefetch"; then
+    echo "ok: make prefetch saves $postgres into the airgap folder"
+else
+    echo "FAILED: make prefetch does not put $postgres into the airgap folder"; failed=1
+fi
+# Read whole, so that grep -q cannot cut make's output short (pipefail).
+up=$(make --dry-run up)
+dev=$(make --dry-run dev)
+if grep -qF "import.sh resilience-lab resilience-lab:dev" <<<"$up" &&
+    grep -qF "import.sh resilience-lab resilience-lab:dev" <<<"$dev"; then
+    echo "ok: make up and make dev verify the image they import"
+else
+    echo "FAILED: make up or make dev imports without deploy/import.sh's check"; failed=1
+fi
+if grep -q '^# syntax=' Dockerfile; then
+    echo "FAILED: the Dockerfile has a # syntax= line (BuildKit would fetch a frontend image)"; failed=1
+else
+    echo "ok: the Dockerfile needs no frontend image"
+fi
+
+echo "== preflight and import, on stand-in tools"
+if deploy/test/preflight-and-import.sh; then echo "ok: preflight and import"; else
+    echo "FAILED: preflight and import"; failed=1
+fi
 
 echo "== shell scripts (shellcheck, warnings and errors)"
-scripts=(deploy/*.sh docs/screenshots.sh solutions/tag-steps.sh bench/*.sh .ci/run)
+scripts=(deploy/*.sh deploy/test/*.sh docs/screenshots.sh solutions/tag-steps.sh bench/*.sh .ci/run)
 check lint_shell deploy/preflight.sh 's/^failures=0$/failures=0; unused=1/' "${scripts[@]}"
 
 exit "$failed"

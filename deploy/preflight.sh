@@ -28,9 +28,35 @@ for tool in docker k3d kubectl curl cargo; do
     fi
 done
 
+echo "versions"
+# k3d 5.5 is the first to read deploy/k3d-config.yaml's config version,
+# k3d.io/v1alpha5.
+MIN_K3D=5.5.0
+if command -v k3d >/dev/null 2>&1; then
+    k3d_version=$(k3d version 2>/dev/null | sed -nE 's/^k3d version v([0-9][0-9.]*).*/\1/p')
+    if [ -z "$k3d_version" ]; then
+        fail "\`k3d version\` did not say its version: reinstall k3d 5.5 or later (https://k3d.io)"
+    elif [ "$(printf '%s\n%s\n' "$MIN_K3D" "$k3d_version" | sort -V | head -n 1)" = "$MIN_K3D" ]; then
+        ok "k3d $k3d_version"
+    else
+        fail "k3d $k3d_version is older than $MIN_K3D: upgrade it (brew upgrade k3d, or https://k3d.io)"
+    fi
+fi
+if command -v docker >/dev/null 2>&1; then
+    if buildx=$(docker buildx version 2>&1); then
+        ok "docker buildx (${buildx%%$'\n'*})"
+    else
+        fail "the Docker buildx plugin is missing, and \`make image\` builds with BuildKit: Docker Desktop has it; on Linux install docker-buildx-plugin (apt) or docker-buildx"
+    fi
+fi
+
 echo "docker"
 if ! info=$(docker info --format '{{.NCPU}} {{.MemTotal}}' 2>&1); then
-    fail "the Docker daemon does not answer (${info%%$'\n'*}): start Docker Desktop and wait until it says it is running"
+    if grep -qi "permission denied" <<<"$info"; then
+        fail "your user may not use the Docker socket (${info%%$'\n'*}): \`sudo usermod -aG docker \$USER\`, then log out and in (or \`newgrp docker\`)"
+    else
+        fail "the Docker daemon does not answer (${info%%$'\n'*}): start Docker Desktop (or \`sudo systemctl start docker\`) and wait until it says it is running"
+    fi
 else
     read -r cpus memory <<<"$info"
     gb=$((memory / 1024 / 1024 / 1024))
@@ -41,6 +67,25 @@ else
     if [ "$gb" -ge $((MIN_MEMORY_GB - 1)) ]; then ok "${gb} GB of memory"; else
         fail "Docker has ${gb} GB of memory, the workshop needs ${MIN_MEMORY_GB}: Docker Desktop > Settings > Resources > Memory"
     fi
+    # Not a failure: make up verifies every import and ships PostgreSQL
+    # through the airgap folder, but an import can still fail there.
+    if docker info --format '{{.DriverStatus}}' 2>/dev/null | grep -q 'io.containerd.snapshotter'; then
+        warn "Docker uses the containerd image store, where \`k3d image import\` is known to fail (make up and make dev check every import and say so): if one fails, turn it off in Docker Desktop > Settings > General > \"Use containerd for pulling and storing images\""
+    else
+        ok "Docker's classic image store"
+    fi
+fi
+
+echo "kubernetes context"
+context="k3d-$CLUSTER"
+if ! command -v kubectl >/dev/null 2>&1; then
+    : # named under tools
+elif kubectl config get-contexts -o name 2>/dev/null | grep -qx "$context"; then
+    ok "context $context (make and the runner use it, whatever context is current)"
+elif command -v k3d >/dev/null 2>&1 && k3d cluster get "$CLUSTER" >/dev/null 2>&1; then
+    fail "the cluster $CLUSTER exists but the kubeconfig has no context $context: \`k3d kubeconfig merge $CLUSTER --kubeconfig-merge-default\`"
+else
+    ok "no cluster yet: \`make up\` creates it with context $context"
 fi
 
 echo "ports"
@@ -66,6 +111,9 @@ airgap=${AIRGAP:-.lab/k3s-images}
 if [ -n "${K3S_IMAGE:-}" ] && docker image inspect "$K3S_IMAGE" >/dev/null 2>&1 &&
     compgen -G "$airgap/k3s-airgap-images-*.tar.zst" >/dev/null; then
     ok "prefetched: $K3S_IMAGE and k3s's system images in $airgap"
+    if [ -s "$airgap/postgres.tar" ]; then ok "prefetched: PostgreSQL in $airgap/postgres.tar"; else
+        warn "PostgreSQL is not in $airgap: run \`make prefetch\` again"
+    fi
 else
     warn "not prefetched: run \`make prefetch\` (about 1 GB) before the room's network gets busy"
 fi

@@ -136,12 +136,12 @@ pub struct ApiWorkload {
     #[arg(long, env = "LAB_TX_DEP", default_value = "latency_ms=50")]
     pub tx_dep: Behaviour,
 
-    /// SHA-256 rounds per /cases/autoscale request. The default, 400000, is
-    /// about 20 ms of CPU on one core of the project's 2-core test machine
-    /// (release build; about 35 ms in a dev build).
-    #[arg(long, env = "LAB_AUTOSCALE_ROUNDS", default_value_t = 400_000,
-          value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
-    pub autoscale_rounds: u32,
+    /// CPU time each /cases/autoscale request burns, in milliseconds, on
+    /// the thread's own CPU clock: the same on every processor, so one
+    /// replica serves (its CPU limit / this) requests a second.
+    #[arg(long, env = "LAB_AUTOSCALE_CPU_MS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub autoscale_cpu_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@
 use std::{path::Path, process::ExitCode};
 
 use crate::{
-    hint, manifests,
+    hint, manifests, model,
     scenario::{Scenario, Scenarios},
 };
 
@@ -62,6 +62,16 @@ pub fn cluster_case(root: &Path, scenario: &Scenario) -> bool {
         println!("  {} {}", if finding.ok { '✓' } else { '✗' }, finding.text);
     }
     let scalable = findings.iter().all(|finding| finding.ok);
+    let assumptions = model::Assumptions::defaults(scenario);
+    match model::predict(scenario, &folder, &assumptions) {
+        Ok(prediction) => println!(
+            "{}
+  (the model's prediction: `runner model {}` shows how it gets there)",
+            model::predicted_line(scenario, &prediction, &assumptions),
+            scenario.name
+        ),
+        Err(error) => println!("  the model cannot predict these manifests: {error:#}"),
+    }
     if scalable {
         println!(
             "yes, judging from the manifests. A run on the cluster shows whether it does: \

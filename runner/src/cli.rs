@@ -45,6 +45,10 @@ pub enum Command {
         /// The scenario to check (see `runner list`).
         scenario: Option<String>,
     },
+    /// Simulate a cluster case from its manifests, no cluster needed: the
+    /// replicas over time, each check and a PREDICTED line shaped like the
+    /// SCORE line. What the files cannot say is assumed, each with a flag.
+    Model(ModelArgs),
     /// Print a scenario's hint, the files to edit with the line of each
     /// `LAB: STEPn TODO` marker, and how to rerun or catch up.
     Hint {
@@ -149,6 +153,11 @@ pub struct RunArgs {
     )]
     pub targets: Targets,
 
+    /// The kubeconfig context whose cluster the Kubernetes probes read
+    /// (case 4), whatever context is current.
+    #[arg(long, env = "LAB_KUBE_CONTEXT", default_value = "k3d-resilience-lab")]
+    pub context: String,
+
     /// Run against a local stack that the runner builds, starts and stops
     /// itself: no Docker, no cluster. It uses a private PostgreSQL in
     /// .lab/ (or DATABASE_URL when set).
@@ -178,6 +187,35 @@ pub struct RunArgs {
     /// Folder the runs are written to.
     #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
     pub reports: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The cluster scenario to model (autoscale).
+    pub scenario: String,
+
+    /// The folder of manifests to read.
+    #[arg(long, default_value = "deploy/k8s")]
+    pub manifests: PathBuf,
+
+    /// CPU time one request costs; default: the scenario's pinned
+    /// workload.autoscale_cpu_ms.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub cpu_cost: Option<Duration>,
+
+    /// From the HPA asking for a pod to the pod being ready.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub ready_delay: Duration,
+
+    /// Keep connections alive and reuse them, as an HTTP client does when
+    /// the server lets it; false (the api closes each connection) sends
+    /// every request to a random ready pod.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    pub sticky: bool,
+
+    /// CPUs the node gives the api pods together.
+    #[arg(long, default_value_t = 3.5)]
+    pub node_cpus: f64,
 }
 
 #[derive(Debug, Args)]

@@ -105,6 +105,8 @@ impl Demo {
             duration: self.duration,
             rate: None,
             targets: Targets::default(),
+            // Local cases only: no probe reads a cluster.
+            context: String::new(),
             local: true,
             no_open: true,
             json: false,

@@ -14,7 +14,8 @@
 //! - [`solutions`]: `runner solve N` and `unsolve N`; [`demo`]: every
 //!   local case, baseline and solution.
 //! - [`mod@check`] and [`manifests`]: `runner check`, and what the cluster
-//!   case can check without a cluster.
+//!   case can check without a cluster; [`model`]: `runner model`, the
+//!   cluster case simulated from its manifests.
 //! - [`hint`]: `runner hint` and the next step after a failing run;
 //!   [`leaderboard`]: `runner leaderboard`, ranking runs by
 //!   [`fingerprint`].
@@ -30,6 +31,8 @@ pub mod leaderboard;
 pub mod load;
 pub mod local;
 pub mod manifests;
+pub mod model;
+pub mod open_files;
 pub mod output;
 pub mod probe;
 pub mod progress;
@@ -86,6 +89,7 @@ fn with_scenarios(scenarios: &Scenarios, command: Command) -> anyhow::Result<Exi
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { scenario } => check::check(scenarios, scenario.as_deref()),
+        Command::Model(args) => model(scenarios, &args),
         Command::Hint { scenario } => scenarios.named(&scenario).map(|scenario| {
             print!("{}", hint::hint(&root, scenario));
             ExitCode::SUCCESS
@@ -118,6 +122,22 @@ fn with_scenarios(scenarios: &Scenarios, command: Command) -> anyhow::Result<Exi
         }
         command @ (Command::Compare(_) | Command::Schema { .. }) => without_scenarios(command),
     }
+}
+
+/// `runner model`: the prediction, printed.
+fn model(scenarios: &Scenarios, args: &cli::ModelArgs) -> anyhow::Result<ExitCode> {
+    let scenario = scenarios.named(&args.scenario)?;
+    let mut assumptions = model::Assumptions::defaults(scenario);
+    if let Some(cost) = args.cpu_cost {
+        assumptions.cpu_cost = cost;
+    }
+    assumptions.ready_delay = args.ready_delay;
+    assumptions.sticky = args.sticky;
+    assumptions.node_cpus = args.node_cpus;
+    let folder = scenarios.root().join(&args.manifests);
+    let prediction = model::predict(scenario, &folder, &assumptions)?;
+    print!("{}", model::render(scenario, &prediction, &assumptions));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The commands that do not read the scenarios file (and so work where it

@@ -32,6 +32,8 @@ use k8s_openapi::{
 };
 use serde::Deserialize;
 
+use crate::model::hpa::{self, Rules, Select};
+
 /// A sensible CPU utilisation target, in percent. Below, the HPA adds
 /// replicas for load one replica handles; above, replicas come only once
 /// the api is saturated and latency has already climbed.
@@ -39,7 +41,7 @@ const SENSIBLE_TARGET: std::ops::RangeInclusive<i32> = 30..=90;
 
 /// Longest scale-up stabilisation window, in seconds, that still lets
 /// replicas rise within the autoscale scenario.
-const PROMPT_SCALE_UP_SECS: i32 = 60;
+const PROMPT_SCALE_UP_SECS: u32 = 60;
 
 /// One line of the verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,8 +84,8 @@ struct Hpa {
     max: i32,
     /// The CPU utilisation target, in percent, if it scales on CPU.
     cpu_target: Option<i32>,
-    scale_up_window: i32,
-    scale_up_disabled: bool,
+    scale_up: Rules,
+    scale_down: Rules,
 }
 
 impl From<v2::HorizontalPodAutoscaler> for Hpa {
@@ -96,21 +98,18 @@ impl From<v2::HorizontalPodAutoscaler> for Hpa {
                 && resource.target.type_ == "Utilization";
             cpu.then_some(resource.target.average_utilization).flatten()
         });
-        let scale_up = spec.behavior.and_then(|behavior| behavior.scale_up);
+        let behavior = spec.behavior.unwrap_or_default();
         Self {
             name: hpa.metadata.name.unwrap_or_default(),
             target: (spec.scale_target_ref.kind, spec.scale_target_ref.name),
             min: spec.min_replicas.unwrap_or(1),
             max: spec.max_replicas,
             cpu_target,
-            // Kubernetes' default scale-up has no stabilisation window.
-            scale_up_window: scale_up
-                .as_ref()
-                .and_then(|rules| rules.stabilization_window_seconds)
-                .unwrap_or(0),
-            scale_up_disabled: scale_up
-                .and_then(|rules| rules.select_policy)
-                .is_some_and(|policy| policy == "Disabled"),
+            scale_up: Rules::from_manifest(behavior.scale_up.as_ref(), Rules::scale_up_default()),
+            scale_down: Rules::from_manifest(
+                behavior.scale_down.as_ref(),
+                Rules::scale_down_default(),
+            ),
         }
     }
 }
@@ -124,8 +123,8 @@ impl From<v1::HorizontalPodAutoscaler> for Hpa {
             min: spec.min_replicas.unwrap_or(1),
             max: spec.max_replicas,
             cpu_target: spec.target_cpu_utilization_percentage,
-            scale_up_window: 0,
-            scale_up_disabled: false,
+            scale_up: Rules::scale_up_default(),
+            scale_down: Rules::scale_down_default(),
         }
     }
 }
@@ -146,6 +145,120 @@ pub fn check_autoscaling(folder: &Path, deployment: &str) -> Vec<Finding> {
     check_requests(&manifests, deployment, &mut findings);
     check_hpa(&manifests, deployment, &mut findings);
     findings
+}
+
+/// What the manifests say about how the api scales: the model's input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaling {
+    /// The Deployment's file, for messages.
+    pub file: PathBuf,
+    /// `spec.replicas`, if the Deployment sets it.
+    pub replicas: Option<u32>,
+    /// The pod's CPU request in cores (a limit alone is also the request);
+    /// `None` when nothing is requested.
+    pub cpu_request: Option<f64>,
+    /// The pod's CPU limit in cores; `None` when a container has none.
+    pub cpu_limit: Option<f64>,
+    /// The HPA that targets the Deployment, if any.
+    pub hpa: Option<HpaScaling>,
+}
+
+/// The HPA as the model runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HpaScaling {
+    pub file: PathBuf,
+    /// `None` when it does not scale on CPU utilisation.
+    pub spec: Option<hpa::Spec>,
+}
+
+/// Reads how Deployment `deployment` scales from the manifests in `folder`;
+/// every problem that keeps it from being read, as a sentence.
+pub fn scaling(folder: &Path, deployment: &str) -> Result<Scaling, Vec<String>> {
+    let mut findings = Vec::new();
+    let manifests = read_folder(folder, &mut findings);
+    let mut problems: Vec<String> = findings.into_iter().map(|f| f.text).collect();
+    let found = manifests
+        .deployments
+        .iter()
+        .find(|(_, found)| found.metadata.name.as_deref() == Some(deployment));
+    let Some((file, found)) = found else {
+        problems.push(format!(
+            "no Deployment named `{deployment}` in {}",
+            folder.display()
+        ));
+        return Err(problems);
+    };
+    let spec = found.spec.as_ref();
+    let containers = spec
+        .and_then(|spec| spec.template.spec.as_ref())
+        .map(|pod| pod.containers.as_slice())
+        .unwrap_or_default();
+    let mut cpu = |kind: &str, of: fn(&Container) -> Option<&BTreeMap<String, Quantity>>| {
+        let mut sum = Some(0.0);
+        for container in containers {
+            let quantity = of(container).and_then(|quantities| quantities.get("cpu"));
+            match quantity.map(|quantity| cores(&quantity.0)) {
+                Some(Some(cores)) => sum = sum.map(|sum| sum + cores),
+                Some(None) => {
+                    problems.push(format!(
+                        "{}: container `{}` has a CPU {kind} the model cannot read ({:?}); \
+                         write it as millicores (250m) or cores (0.5)",
+                        file.display(),
+                        container.name,
+                        quantity.map(|q| q.0.as_str()).unwrap_or_default()
+                    ));
+                    sum = None;
+                }
+                None => sum = None,
+            }
+        }
+        sum.filter(|_| !containers.is_empty())
+    };
+    let cpu_limit = cpu("limit", |c| c.resources.as_ref()?.limits.as_ref());
+    // A container with a limit and no request requests its limit.
+    let cpu_request = cpu("request", |c| {
+        let resources = c.resources.as_ref()?;
+        let requests = resources
+            .requests
+            .as_ref()
+            .filter(|r| r.contains_key("cpu"));
+        requests.or(resources.limits.as_ref())
+    });
+    let replicas = spec.and_then(|spec| spec.replicas).map(|n| n.max(0) as u32);
+    let hpa = manifests
+        .hpas
+        .iter()
+        .find(|(_, hpa)| hpa.target.0 == "Deployment" && hpa.target.1 == deployment)
+        .map(|(file, hpa)| HpaScaling {
+            file: file.clone(),
+            spec: hpa.cpu_target.map(|target| hpa::Spec {
+                min: hpa.min.max(1) as u32,
+                max: hpa.max.max(1) as u32,
+                target_percent: target.max(1) as u32,
+                scale_up: hpa.scale_up.clone(),
+                scale_down: hpa.scale_down.clone(),
+            }),
+        });
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Scaling {
+        file: file.clone(),
+        replicas,
+        cpu_request,
+        cpu_limit,
+        hpa,
+    })
+}
+
+/// A CPU quantity in cores: `250m` is 0.25, `1` and `1.5` are themselves.
+fn cores(quantity: &str) -> Option<f64> {
+    let quantity = quantity.trim();
+    let cores = match quantity.strip_suffix('m') {
+        Some(millis) => millis.parse::<f64>().ok()? / 1000.0,
+        None => quantity.parse::<f64>().ok()?,
+    };
+    (cores.is_finite() && cores >= 0.0).then_some(cores)
 }
 
 /// Every YAML file's documents; those the check reads are kept, typed.
@@ -341,8 +454,8 @@ fn cpu_utilisation(hpa: &Hpa) -> Finding {
 
 /// A scale-up that is neither disabled nor held back for long.
 fn prompt_scale_up(hpa: &Hpa) -> Finding {
-    let window = hpa.scale_up_window;
-    if hpa.scale_up_disabled {
+    let window = hpa.scale_up.window_secs;
+    if hpa.scale_up.select == Select::Disabled {
         Finding::missing("its scale-up is disabled (behavior.scaleUp.selectPolicy: Disabled)")
     } else if window > PROMPT_SCALE_UP_SECS {
         Finding::missing(format!(

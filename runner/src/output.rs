@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     data::RunData,
+    load::collector::Totals,
     score::{self, CheckResult, Score},
     workload::Edit,
 };
@@ -46,13 +47,7 @@ pub fn checks(score: &Score) -> String {
 /// `SCORE <scenario> <n>/100 | p95=… err=… sent=<sent>/<intended> fp=<fingerprint> run=<id>`.
 pub fn score_line(data: &RunData) -> String {
     let totals = &data.totals;
-    let p95 = totals
-        .corrected
-        .p95_ms
-        .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.0}ms"));
-    let errors = totals
-        .error_rate()
-        .map_or_else(|| "-".to_owned(), |rate| format!("{:.1}%", 100.0 * rate));
+    let (p95, errors) = p95_and_errors(totals);
     let interrupted = if data.interrupted { " interrupted" } else { "" };
     let flagged = if data.flagged() {
         format!(" FLAGGED=workload-edited:{}", data.edited_keys(","))
@@ -68,6 +63,18 @@ pub fn score_line(data: &RunData) -> String {
         data.fingerprint,
         data.run_id
     )
+}
+
+/// The SCORE line's `p95=` and `err=` values: `212ms` and `1.5%`, or `-`.
+pub fn p95_and_errors(totals: &Totals) -> (String, String) {
+    let p95 = totals
+        .corrected
+        .p95_ms
+        .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.0}ms"));
+    let errors = totals
+        .error_rate()
+        .map_or_else(|| "-".to_owned(), |rate| format!("{:.1}%", 100.0 * rate));
+    (p95, errors)
 }
 
 /// `--json`: the run in one line on stdout, for scripts and CI.

@@ -27,8 +27,11 @@ use crate::{
     cli::RunArgs,
     data::{self, RunData, Settings},
     fingerprint, hint,
-    load::{self, Controls, LoadResult, Plan, RequestSpec, arrivals::Arrivals},
+    load::{
+        self, Controls, LoadResult, Plan, RequestSpec, arrivals::Arrivals, collector::Collector,
+    },
     local::{LocalConfig, Stack},
+    open_files,
     output::{self, Summary},
     probe::{self, Fetcher, ProbeRecord, Probes},
     progress::Progress,
@@ -153,7 +156,7 @@ async fn execute(
     let measured = measure(scenario, prepared.plan, prepared.fetchers, controls).await?;
     let data = RunData {
         version: data::DATA_VERSION,
-        score: score(scenario, &measured.load, &measured.probes),
+        score: score(scenario, &measured.load.collector, &measured.probes),
         run_id: prepared.run_id,
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -189,7 +192,7 @@ async fn prepare(
     targets: &Targets,
 ) -> anyhow::Result<Prepared> {
     let base_url = targets.url(scenario.service);
-    let fetchers = preflight(scenario, targets).await?;
+    let fetchers = preflight(scenario, targets, &args.context).await?;
     let workload_edits = workload::edits(base_url, &scenario.expect).await;
     reset(base_url).await;
 
@@ -221,6 +224,11 @@ async fn prepare(
         humantime::format_duration(scenario.duration),
         plan.workers
     );
+    // A socket per worker, and room for the probes, the reports and the
+    // local stack's pipes.
+    if let Some(warning) = open_files::raise(plan.workers as u64 + 256) {
+        eprintln!("warning: {warning}");
+    }
     Ok(Prepared {
         settings: settings(scenario, base_url, plan.workers),
         plan,
@@ -259,15 +267,16 @@ async fn measure(
     })
 }
 
-/// Each check's value: a request metric from the load, or a probe's stat,
-/// over the whole run or its last part.
-fn score(scenario: &Scenario, load: &LoadResult, probes: &[ProbeRecord]) -> Score {
+/// Each check's value: a request metric from the collector, or a probe's
+/// stat, over the whole run or its last part. The model scores its
+/// predictions with this too.
+pub(crate) fn score(scenario: &Scenario, collector: &Collector, probes: &[ProbeRecord]) -> Score {
     score::score(&scenario.checks, |check| {
         let from = check.last.map_or(Duration::ZERO, |last| {
             scenario.duration.saturating_sub(last)
         });
         match &check.measure {
-            Measure::Request(metric) => load.collector.metric(*metric, from),
+            Measure::Request(metric) => collector.metric(*metric, from),
             Measure::Probe { probe, field, stat } => probes
                 .iter()
                 .find(|record| &record.name == probe)?
@@ -335,8 +344,13 @@ fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
 /// Every service the run touches must answer its health check first, and
 /// the Kubernetes API server when a probe reads the cluster: an unreachable
 /// target is a clear error in two seconds, not a report full of connection
-/// errors. Returns where each probe reads, in the scenario's order.
-async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<Vec<Fetcher>> {
+/// errors; so is an object a probe reads that is not in the cluster.
+/// Returns where each probe reads, in the scenario's order.
+async fn preflight(
+    scenario: &Scenario,
+    targets: &Targets,
+    context: &str,
+) -> anyhow::Result<Vec<Fetcher>> {
     let reads_cluster = scenario
         .probes
         .iter()
@@ -344,7 +358,7 @@ async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<Vec
     // The API server first: on a laptop without the cluster, that is the
     // error that says what to do (`make up`).
     let kubernetes = if reads_cluster {
-        Some(probe::kubernetes::connect().await?)
+        Some(probe::kubernetes::connect(context).await?)
     } else {
         None
     };
@@ -372,11 +386,17 @@ async fn preflight(scenario: &Scenario, targets: &Targets) -> anyhow::Result<Vec
             Err(anyhow::anyhow!("no Kubernetes client to read {object}"))
         }
     };
-    scenario
+    let fetchers: Vec<Fetcher> = scenario
         .probes
         .iter()
         .map(|probe| fetcher(&probe.source))
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    for fetcher in &fetchers {
+        if let Fetcher::Kubernetes(object) = fetcher {
+            object.exists(context).await?;
+        }
+    }
+    Ok(fetchers)
 }
 
 /// The service answers its `/healthz` within [`PREFLIGHT_WITHIN`], or an

@@ -67,7 +67,8 @@ pub fn direction(target: f64, zero: f64) -> &'static str {
 /// higher-is-better when `target > zero` (goodput).
 pub fn share(value: f64, target: f64, zero: f64) -> f64 {
     let share = (zero - value) / (zero - target);
-    if share.is_nan() {
+    // NaN (target = zero) earns nothing; so does -0.0, shown as 0.0.
+    if share.is_nan() || share <= 0.0 {
         0.0
     } else {
         share.clamp(0.0, 1.0)

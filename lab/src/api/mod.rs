@@ -113,7 +113,7 @@ async fn workload(State(state): State<AppState>) -> Json<Value> {
         "workload": {
             "timeouts_dep": workload.timeouts_dep.to_string(),
             "tx_dep": workload.tx_dep.to_string(),
-            "autoscale_rounds": workload.autoscale_rounds,
+            "autoscale_cpu_ms": workload.autoscale_cpu_ms,
         },
         "knobs": {
             "db_pool_size": knobs.db_pool_size,

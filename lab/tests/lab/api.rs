@@ -421,13 +421,21 @@ async fn abandoned_orders_release_their_lock_and_connection() {
 }
 
 #[tokio::test]
-async fn autoscale_case_does_the_configured_work() {
-    let stack = support::api_stack(&["--autoscale-rounds", "1000"]).await;
-    let api = &stack.api;
-    let body = get_json(&api.url("/cases/autoscale")).await;
-    assert_eq!(body["rounds"], 1000);
-    assert_eq!(body["digest"], sha256_chain(1000));
-    assert_ne!(sha256_chain(1000), sha256_chain(999));
+async fn autoscale_case_shows_the_work_it_did() {
+    let stack = support::api_stack(&["--autoscale-cpu-ms", "2"]).await;
+    let response = support::client()
+        .get(stack.api.url("/cases/autoscale"))
+        .send()
+        .await
+        .expect("GET answers");
+    // A new connection per request, so that each can land on any replica.
+    assert_eq!(response.headers()["connection"], "close");
+    let body: Value = response.json().await.expect("a JSON answer");
+    assert_eq!(body["cpu_ms"], 2);
+    let rounds = body["rounds"].as_u64().expect("rounds is a number");
+    assert!(rounds > 1, "2 ms of CPU hashes more than once: {body}");
+    assert_eq!(body["digest"], sha256_chain(rounds));
+    assert_ne!(sha256_chain(rounds), sha256_chain(rounds - 1));
 }
 
 #[tokio::test]

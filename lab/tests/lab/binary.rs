@@ -33,7 +33,7 @@ fn help_describes_every_role_and_option() {
         "--dep-max-connections",
         "--timeouts-dep",
         "--tx-dep",
-        "--autoscale-rounds",
+        "--autoscale-cpu-ms",
         "--drain-timeout-secs",
         "[env: DATABASE_URL=]",
     ] {

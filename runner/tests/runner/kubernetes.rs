@@ -35,10 +35,10 @@ struct Reads {
 }
 
 /// The api's replicas at the `n`th read: one, then three once the HPA
-/// acted. The first read comes before the load starts, so the run's record
-/// begins with the second.
+/// acted. The first read is preflight's (the object exists) and the second
+/// comes before the load starts, so the run's record begins with the third.
 fn replicas(n: u32) -> u32 {
-    if n < 2 { 1 } else { 3 }
+    if n < 3 { 1 } else { 3 }
 }
 
 fn stand_in_api_server(reads: Arc<Reads>) -> Router {
@@ -96,12 +96,26 @@ fn stand_in_api_server(reads: Arc<Reads>) -> Router {
                 }))
             }),
         )
+        // What a real API server answers for an object it does not have.
+        .fallback(|| async {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                Json(json!({
+                    "kind": "Status", "apiVersion": "v1", "metadata": {},
+                    "status": "Failure", "message": "not found", "reason": "NotFound",
+                    "code": 404
+                })),
+            )
+        })
         .with_state(reads)
 }
 
-/// A kubeconfig whose current context is the server at `url`.
+/// A kubeconfig whose context `k3d-resilience-lab` is the server at `url`,
+/// and whose *current* context is another cluster, where nothing answers:
+/// the runner must read the context it names, whatever is current.
 fn kubeconfig(folder: &Path, url: &str) -> std::path::PathBuf {
     let path = folder.join("kubeconfig");
+    let elsewhere = closed_address();
     let text = format!(
         "apiVersion: v1
 kind: Config
@@ -109,16 +123,23 @@ clusters:
   - name: stand-in
     cluster:
       server: {url}
+  - name: elsewhere
+    cluster:
+      server: http://{elsewhere}
 users:
   - name: nobody
     user: {{}}
 contexts:
-  - name: stand-in
+  - name: k3d-resilience-lab
     context:
       cluster: stand-in
       user: nobody
       namespace: default
-current-context: stand-in
+  - name: elsewhere
+    context:
+      cluster: elsewhere
+      user: nobody
+current-context: elsewhere
 "
     );
     std::fs::write(&path, text).expect("write the kubeconfig");
@@ -236,6 +257,64 @@ async fn without_a_cluster_the_run_stops_before_it_starts_and_says_what_to_do() 
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("Kubernetes API server did not answer") && stderr.contains("make up"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!folder.join("reports").exists(), "nothing was measured");
+}
+
+#[tokio::test]
+async fn a_context_the_kubeconfig_lacks_is_named() {
+    let folder = scratch("kubernetes-context");
+    let config = kubeconfig(&folder, "http://127.0.0.1:1");
+    let output = runner(&config, &["run", "autoscale", "--context", "k3d-other"])
+        .arg("--reports")
+        .arg(folder.join("reports"))
+        .output()
+        .await
+        .expect("runner run autoscale");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot read context `k3d-other`") && stderr.contains("--context"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_object_missing_from_the_cluster_stops_the_run_in_seconds() {
+    let db = TestDb::create().await;
+    let api = lab_stack(&db).await;
+    let server = serve(stand_in_api_server(Arc::new(Reads::default()))).await;
+    let folder = scratch("kubernetes-missing");
+    let config = kubeconfig(&folder, &server);
+    // The scenario reads a Deployment the stand-in does not have.
+    let scenarios = std::fs::read_to_string(repo_root().join("scenarios.toml"))
+        .expect("scenarios.toml")
+        .replace(
+            "kubernetes = \"Deployment/api\"",
+            "kubernetes = \"Deployment/apii\"",
+        );
+    let file = folder.join("scenarios.toml");
+    std::fs::write(&file, scenarios).expect("write scenarios");
+    let started = std::time::Instant::now();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg("--scenarios")
+        .arg(&file)
+        .args(["run", "autoscale", "--no-open", "--target"])
+        .arg(format!("api={api}"))
+        .arg("--reports")
+        .arg(folder.join("reports"))
+        .env("KUBECONFIG", &config)
+        .output()
+        .await
+        .expect("runner run autoscale");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "Deployment/apii is not in namespace `default` of context `k3d-resilience-lab`"
+        ) && stderr.contains("make apply"),
         "{stderr}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));

@@ -7,6 +7,7 @@ mod docs;
 mod kubernetes;
 mod load;
 mod local;
+mod model;
 mod proof;
 mod report;
 mod run;
