@@ -19,7 +19,8 @@
 //!   CPU over the last scrape interval, and needs two scrapes.
 //! - **The HPA** syncs every 15 s: [`hpa`].
 //! - **New pods** are ready [`Assumptions::ready_delay`] after the HPA
-//!   asks for them.
+//!   asks for them, if their CPU requests fit the node
+//!   ([`Assumptions::node_cpus`]); otherwise they stay Pending.
 //! - **Connections.** The api closes each autoscale connection after its
 //!   answer, so each request goes to a ready pod at random (kube-proxy
 //!   balances connections). [`Assumptions::sticky`] models what kept-alive
@@ -59,7 +60,8 @@ pub struct Assumptions {
     /// (`Connection: close`), so the default is false.
     pub sticky: bool,
     /// CPUs the node gives the api pods together (Docker's share, less what
-    /// k3s, PostgreSQL and the other roles use).
+    /// k3s, PostgreSQL and the other roles use): their usage shares it, and
+    /// a pod whose CPU request does not fit stays Pending.
     pub node_cpus: f64,
 }
 

@@ -95,6 +95,11 @@ impl Pod {
         }
     }
 
+    /// Never placed: its CPU request did not fit the node.
+    fn pending(&self) -> bool {
+        self.ready_at == f64::INFINITY
+    }
+
     fn ready(&self, now: f64) -> bool {
         !self.removed && self.ready_at <= now
     }
@@ -148,8 +153,17 @@ pub(super) fn simulate(
     let end = scenario.duration.as_secs_f64() + cap + STEP;
 
     let mut rng = StdRng::seed_from_u64(SEED);
-    // Running since before the run, so ready.
-    let mut pods: Vec<Pod> = (0..replicas).map(|_| Pod::new(f64::NEG_INFINITY)).collect();
+    // Running since before the run, so ready, where their requests fit.
+    let mut pods: Vec<Pod> = (0..replicas)
+        .map(|index| {
+            let fits = f64::from(index + 1) * request_cpu <= assumptions.node_cpus;
+            Pod::new(if fits {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            })
+        })
+        .collect();
     let mut connections: Vec<Connection> = Vec::new();
     let mut idle: Vec<usize> = Vec::new();
     let mut requests: Vec<Request> = Vec::with_capacity(total);
@@ -283,7 +297,14 @@ pub(super) fn simulate(
                     if let Some(average) = decision.average {
                         hpa_series[2].push((now, (100.0 * average).round()));
                     }
-                    resize(&mut pods, &mut connections, decision.next, now, assumptions);
+                    resize(
+                        &mut pods,
+                        &mut connections,
+                        decision.next,
+                        now,
+                        request_cpu,
+                        assumptions,
+                    );
                 }
             }
         }
@@ -300,7 +321,7 @@ pub(super) fn simulate(
     }
 
     let collector = record(scenario, &arrivals, &requests);
-    let probes = probe_records(scenario, ready_series.clone(), hpa_series);
+    let probes = probe_records(scenario, spec.as_ref(), ready_series.clone(), hpa_series);
     let score = run::score(scenario, &collector, &probes);
     let ready_counts = ready_series.iter().map(|&(_, ready)| ready as u32);
     Ok(Prediction {
@@ -392,11 +413,21 @@ fn resize(
     connections: &mut [Connection],
     replicas: u32,
     now: f64,
+    request_cpu: f64,
     assumptions: &Assumptions,
 ) {
     let live = pods.iter().filter(|pod| !pod.removed).count() as u32;
     for _ in live..replicas {
-        pods.push(Pod::new(now + assumptions.ready_delay.as_secs_f64()));
+        // The scheduler places a pod only where its request fits: one that
+        // does not stays Pending, never ready.
+        let placed = pods.iter().filter(|pod| !pod.removed && !pod.pending());
+        let requested = (placed.count() + 1) as f64 * request_cpu;
+        let ready_at = if requested <= assumptions.node_cpus {
+            now + assumptions.ready_delay.as_secs_f64()
+        } else {
+            f64::INFINITY
+        };
+        pods.push(Pod::new(ready_at));
     }
     for _ in replicas..live {
         if let Some(index) = pods.iter().rposition(|pod| !pod.removed) {
@@ -429,10 +460,19 @@ fn record(scenario: &Scenario, arrivals: &Arrivals, requests: &[Request]) -> Col
 /// The scenario's Kubernetes probes as a run would have recorded them.
 fn probe_records(
     scenario: &Scenario,
+    spec: Option<&hpa::Spec>,
     ready: Vec<(f64, f64)>,
     hpa: [Vec<(f64, f64)>; 3],
 ) -> Vec<ProbeRecord> {
     let [current, desired, utilisation] = hpa;
+    // The spec's minimum, as each sync would read it.
+    let minimum: Vec<(f64, f64)> = match spec {
+        Some(spec) => current
+            .iter()
+            .map(|&(t, _)| (t, f64::from(spec.min)))
+            .collect(),
+        None => Vec::new(),
+    };
     scenario
         .probes
         .iter()
@@ -443,6 +483,7 @@ fn probe_records(
             let known: Vec<(&str, &Vec<(f64, f64)>)> = match object.kind {
                 KubeKind::Deployment => vec![("status.readyReplicas", &ready)],
                 KubeKind::HorizontalPodAutoscaler => vec![
+                    ("spec.minReplicas", &minimum),
                     ("status.currentReplicas", &current),
                     ("status.desiredReplicas", &desired),
                     (

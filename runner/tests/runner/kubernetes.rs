@@ -147,10 +147,32 @@ current-context: elsewhere
 }
 
 fn runner(kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
+    runner_on(&repo_root().join("scenarios.toml"), kubeconfig, args)
+}
+
+/// Runs `command` with reports in `folder`; it must refuse (exit 1) within
+/// seconds, having measured nothing. Returns what it said.
+async fn refused(mut command: tokio::process::Command, folder: &Path) -> String {
+    let started = std::time::Instant::now();
+    let output = command
+        .arg("--reports")
+        .arg(folder.join("reports"))
+        .output()
+        .await
+        .expect("runner run autoscale");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!folder.join("reports").exists(), "nothing was measured");
+    stderr
+}
+
+/// The runner on another scenarios file.
+fn runner_on(scenarios: &Path, kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"));
     command
         .arg("--scenarios")
-        .arg(repo_root().join("scenarios.toml"))
+        .arg(scenarios)
         .args(args)
         .env("KUBECONFIG", kubeconfig);
     command
@@ -246,35 +268,19 @@ async fn without_a_cluster_the_run_stops_before_it_starts_and_says_what_to_do() 
     let folder = scratch("kubernetes-down");
     let closed = closed_address();
     let config = kubeconfig(&folder, &format!("http://{closed}"));
-    let started = std::time::Instant::now();
-    let output = runner(&config, &["run", "autoscale", "--no-open"])
-        .arg("--reports")
-        .arg(folder.join("reports"))
-        .output()
-        .await
-        .expect("runner run autoscale");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = refused(runner(&config, &["run", "autoscale", "--no-open"]), &folder).await;
     assert!(
         stderr.contains("Kubernetes API server did not answer") && stderr.contains("make up"),
         "{stderr}"
     );
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    assert!(!folder.join("reports").exists(), "nothing was measured");
 }
 
 #[tokio::test]
 async fn a_context_the_kubeconfig_lacks_is_named() {
     let folder = scratch("kubernetes-context");
     let config = kubeconfig(&folder, "http://127.0.0.1:1");
-    let output = runner(&config, &["run", "autoscale", "--context", "k3d-other"])
-        .arg("--reports")
-        .arg(folder.join("reports"))
-        .output()
-        .await
-        .expect("runner run autoscale");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let command = runner(&config, &["run", "autoscale", "--context", "k3d-other"]);
+    let stderr = refused(command, &folder).await;
     assert!(
         stderr.contains("cannot read context `k3d-other`") && stderr.contains("--context"),
         "{stderr}"
@@ -297,26 +303,13 @@ async fn an_object_missing_from_the_cluster_stops_the_run_in_seconds() {
         );
     let file = folder.join("scenarios.toml");
     std::fs::write(&file, scenarios).expect("write scenarios");
-    let started = std::time::Instant::now();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg("--scenarios")
-        .arg(&file)
-        .args(["run", "autoscale", "--no-open", "--target"])
-        .arg(format!("api={api}"))
-        .arg("--reports")
-        .arg(folder.join("reports"))
-        .env("KUBECONFIG", &config)
-        .output()
-        .await
-        .expect("runner run autoscale");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let mut command = runner_on(&file, &config, &["run", "autoscale", "--no-open"]);
+    command.arg("--target").arg(format!("api={api}"));
+    let stderr = refused(command, &folder).await;
     assert!(
         stderr.contains(
             "Deployment/apii is not in namespace `default` of context `k3d-resilience-lab`"
         ) && stderr.contains("make apply"),
         "{stderr}"
     );
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    assert!(!folder.join("reports").exists(), "nothing was measured");
 }

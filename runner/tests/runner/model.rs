@@ -120,8 +120,39 @@ fn the_model_pays_the_right_fix_and_nothing_else() {
                 true,
                 &[(
                     hpa,
-                    "minReplicas: 2\n  maxReplicas: 6",
+                    "minReplicas: 2\n  maxReplicas: 8",
                     "minReplicas: 1\n  maxReplicas: 1",
+                )],
+            ),
+            false,
+        ),
+        (
+            "one big replica",
+            "the solution's request, a 2-CPU limit, maxReplicas 1: vertical, not autoscaling",
+            manifests(
+                "big",
+                true,
+                &[
+                    ("api-deployment.yaml", "cpu: 500m", "cpu: 2000m"),
+                    (
+                        hpa,
+                        "minReplicas: 2\n  maxReplicas: 8",
+                        "minReplicas: 1\n  maxReplicas: 1",
+                    ),
+                ],
+            ),
+            false,
+        ),
+        (
+            "four replicas from the start",
+            "minReplicas 4, maxReplicas 4: provisioned for the peak, never scaling",
+            manifests(
+                "static",
+                false,
+                &[(
+                    hpa,
+                    "minReplicas: 1\n  maxReplicas: 1",
+                    "minReplicas: 4\n  maxReplicas: 4",
                 )],
             ),
             false,
@@ -148,6 +179,52 @@ fn the_model_pays_the_right_fix_and_nothing_else() {
             cells.join(" | ")
         );
         results.push((*name, default, scores));
+    }
+    // Other right fixes than the reference: each must pass too.
+    let deployment = "api-deployment.yaml";
+    let right = [
+        (
+            "right: one replica at first",
+            "the solution with minReplicas 1",
+            manifests(
+                "right-min1",
+                true,
+                &[(hpa, "minReplicas: 2", "minReplicas: 1")],
+            ),
+        ),
+        (
+            "right: request = limit",
+            "request and limit both 500m, target 60%",
+            manifests(
+                "right-guaranteed",
+                true,
+                &[(deployment, "cpu: 250m", "cpu: 500m")],
+            ),
+        ),
+        (
+            "right: small request, big limit",
+            "request 200m, limit 1, target 70%",
+            manifests(
+                "right-burst",
+                true,
+                &[
+                    (deployment, "cpu: 250m", "cpu: 200m"),
+                    (deployment, "cpu: 500m", "cpu: 1000m"),
+                    (hpa, "averageUtilization: 60", "averageUtilization: 70"),
+                ],
+            ),
+        ),
+    ];
+    for (name, edit, folder) in &right {
+        let scores = grid(scenario, folder, false);
+        let default = at_defaults(scenario, folder);
+        let cells: Vec<String> = scores.iter().map(u32::to_string).collect();
+        let _ = writeln!(
+            table,
+            "| {name} | {edit} | {default} | {} |",
+            cells.join(" | ")
+        );
+        assert!(default >= 90, "{name} passes at the defaults:\n{table}");
     }
     // What kept-alive connections would do to the solution (the api closes
     // each one so that they cannot): shown, not judged.
