@@ -213,7 +213,9 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     pub sticky: bool,
 
-    /// CPUs the node gives the api pods together.
+    /// CPUs the node gives the api pods together: their usage shares
+    /// them, and a pod whose CPU request does not fit stays Pending.
+    /// Docker's CPUs less about half a CPU for k3s and the other roles.
     #[arg(long, default_value_t = 3.5)]
     pub node_cpus: f64,
 }

@@ -428,14 +428,36 @@ async fn autoscale_case_shows_the_work_it_did() {
         .send()
         .await
         .expect("GET answers");
-    // A new connection per request, so that each can land on any replica.
-    assert_eq!(response.headers()["connection"], "close");
     let body: Value = response.json().await.expect("a JSON answer");
     assert_eq!(body["cpu_ms"], 2);
     let rounds = body["rounds"].as_u64().expect("rounds is a number");
     assert!(rounds > 1, "2 ms of CPU hashes more than once: {body}");
     assert_eq!(body["digest"], sha256_chain(rounds));
     assert_ne!(sha256_chain(rounds), sha256_chain(rounds - 1));
+}
+
+/// A new connection per request, so that each can land on any replica: the
+/// api closes a kept-alive HTTP/1.1 connection after its answer.
+#[tokio::test]
+async fn autoscale_answers_close_their_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = support::api_stack(&["--autoscale-cpu-ms", "1"]).await;
+    let mut stream = tokio::net::TcpStream::connect(stack.api.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /cases/autoscale HTTP/1.1\r\nhost: lab\r\nconnection: keep-alive\r\n\r\n")
+        .await
+        .expect("send");
+    let mut answer = Vec::new();
+    // Ends only if the api closes the connection.
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the api closed the connection after its answer")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
 }
 
 #[tokio::test]

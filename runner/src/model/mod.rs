@@ -10,10 +10,11 @@
 //! real run. What it cannot know from the files is an [`Assumptions`]
 //! field with a default and a flag, and the output names each one.
 //!
-//! - **Pods.** A pod serves its requests side by side (processor sharing:
-//!   each request is one thread, so at most one core each), within its CPU
-//!   limit, or the node's CPUs without one; all api pods together within
-//!   the node's CPUs. A request the client gave up on (the request cap)
+//! - **Pods.** A pod serves its requests side by side, each on a core of
+//!   its own, as CFS runs threads: within each 100 ms period, until the
+//!   pod has used its CPU limit × 100 ms, then throttled until the next
+//!   (a pod without a limit is bounded by the node); all api pods
+//!   together within the node's CPUs. A request the client gave up on (the request cap)
 //!   still burns its CPU: the api cannot cancel CPU work.
 //! - **Metrics.** metrics-server scrapes every 15 s; a pod's usage is its
 //!   CPU over the last scrape interval, and needs two scrapes.

@@ -28,6 +28,8 @@ use crate::{
 
 /// The simulation's step.
 const STEP: f64 = 0.005;
+/// The CFS period in which a pod's CPU limit is its quota.
+const CFS_PERIOD: f64 = 0.1;
 /// metrics-server's resolution and the HPA's sync period.
 const PERIOD: f64 = 15.0;
 /// When the first scrape and the first sync happen, from the start.
@@ -79,6 +81,8 @@ struct Pod {
     /// (virtual time at which it is done, request)
     jobs: BinaryHeap<Reverse<(u64, usize)>>,
     cpu_used: f64,
+    /// CPU seconds left in this CFS period.
+    quota: f64,
     /// (scrape time, cumulative CPU seconds) of the last two scrapes.
     scrapes: VecDeque<(f64, f64)>,
 }
@@ -91,6 +95,7 @@ impl Pod {
             virtual_time: 0.0,
             jobs: BinaryHeap::new(),
             cpu_used: 0.0,
+            quota: 0.0,
             scrapes: VecDeque::new(),
         }
     }
@@ -173,6 +178,7 @@ pub(super) fn simulate(
     let mut hpa_series: [Vec<(f64, f64)>; 3] = Default::default();
     let mut syncs: Vec<(f64, u32, Option<f64>)> = Vec::new();
     let (mut next_scrape, mut next_sync, mut next_probe) = (FIRST_SCRAPE, FIRST_SYNC, 0.0);
+    let mut next_period = 0.0;
 
     let mut step = 0u64;
     loop {
@@ -223,25 +229,35 @@ pub(super) fn simulate(
             requests.push(request);
         }
 
-        // The pods work: each active request gets an equal share of the
-        // pod's CPU, at most a core, and the node's CPUs bound them all.
-        let demand: f64 = pods
+        // The pods work. Each active request runs on a core of its own, as
+        // CFS runs it, while the pod's quota for this 100 ms period lasts
+        // (its CPU limit × 100 ms); then the pod is throttled until the
+        // next period. The node's CPUs bound all pods together.
+        if now >= next_period {
+            next_period += CFS_PERIOD;
+            for pod in &mut pods {
+                pod.quota = pod_cpu * CFS_PERIOD;
+            }
+        }
+        let wants: Vec<f64> = pods
             .iter()
-            .map(|pod| (pod.jobs.len() as f64).min(pod_cpu))
-            .sum();
+            .map(|pod| (pod.jobs.len() as f64 * STEP).min(pod.quota))
+            .collect();
+        let demand: f64 = wants.iter().sum::<f64>() / STEP;
         let node_share = if demand > assumptions.node_cpus {
             assumptions.node_cpus / demand
         } else {
             1.0
         };
-        for pod in &mut pods {
+        for (pod, want) in pods.iter_mut().zip(wants) {
             let active = pod.jobs.len() as f64;
-            if active == 0.0 {
+            if active == 0.0 || want <= 0.0 {
                 continue;
             }
-            let each = (pod_cpu / active).min(1.0) * node_share;
-            pod.virtual_time += each * STEP;
-            pod.cpu_used += each * active * STEP;
+            let used = want * node_share;
+            pod.quota -= used;
+            pod.virtual_time += used / active;
+            pod.cpu_used += used;
             while let Some(&Reverse((done_at, id))) = pod.jobs.peek() {
                 if done_at > key(pod.virtual_time) {
                     break;
@@ -249,9 +265,10 @@ pub(super) fn simulate(
                 pod.jobs.pop();
                 let request = &mut requests[id];
                 if request.done.is_none() {
-                    request.done = Some((now, Outcome::Status(200)));
+                    // Done by the end of this step.
+                    request.done = Some((now + STEP, Outcome::Status(200)));
                     if let Some(connection) = request.connection {
-                        connections[connection].idle_since = now;
+                        connections[connection].idle_since = now + STEP;
                         idle.push(connection);
                     }
                 }
