@@ -3,7 +3,7 @@
 
 .DEFAULT_GOAL := help
 .PHONY: help build demo test solve unsolve tags \
-	preflight prefetch up down image dev apply wait smoke reset
+	preflight prefetch prefetch-local up down image dev apply wait smoke reset
 
 # The runner, built on first use (dev profile, as the local stack uses);
 # cargo shows its progress, since the first build takes a few minutes.
@@ -27,7 +27,7 @@ WORKER         := http://localhost:8081
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN { FS = ":.*## " } { printf "  make %-10s %s\n", $$1, $$2 }'
+		awk 'BEGIN { FS = ":.*## " } { printf "  make %-15s %s\n", $$1, $$2 }'
 
 build: ## build the lab and the runner
 	cargo build --workspace
@@ -57,7 +57,10 @@ preflight: ## check the tools, Docker (running, 4+ CPUs, 6+ GB) and ports 8080/8
 # PostgreSQL goes to the node through the airgap folder too (postgres.tar):
 # k3s loads every tarball there when it starts, whatever Docker's image
 # store, where `k3d image import` of it is known to fail.
-prefetch: ## fetch every image the cluster needs into Docker and the airgap folder (k3s's system images, PostgreSQL), for offline use
+prefetch-local: ## fetch every crate the workspace builds from (cargo fetch --locked), so the local path builds offline
+	cargo fetch --locked
+
+prefetch: prefetch-local ## also fetch every image the cluster needs into Docker and the airgap folder (k3s's system images, PostgreSQL), for offline use
 	@version=$$(k3d version | sed -nE 's/^k3d version v(.*)/\1/p'); \
 	for image in $(K3S_IMAGE) $(POSTGRES_IMAGE) $(BASE_IMAGES) \
 		ghcr.io/k3d-io/k3d-tools:$$version ghcr.io/k3d-io/k3d-proxy:$$version; do \

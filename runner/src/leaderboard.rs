@@ -154,18 +154,20 @@ fn scenario_scoring(scenario: &Scenario) -> String {
     let _ = writeln!(
         out,
         ", each request capped at {}.\n\n\
-         | check | target | earns nothing at | weight |\n\
-         |-------|-------:|-----------------:|-------:|",
+         | check | what it measures | target | earns nothing at | weight |\n\
+         |-------|------------------|-------:|-----------------:|-------:|",
         humantime::format_duration(scenario.request_cap)
     );
     for check in &scenario.checks {
         let direction = score::direction(check.target, check.zero);
+        let unit = score::Unit::of(&check.measure);
         let _ = writeln!(
             out,
-            "| `{}` | {direction} {} | {} | {} |",
+            "| `{}` | {} | {direction} {} | {} | {} |",
             check.label(),
-            number(check.target),
-            number(check.zero),
+            check.words(),
+            unit.show(check.target),
+            unit.show(check.zero),
             if check.gate {
                 "gate: multiplies the score".to_owned()
             } else {

@@ -15,29 +15,42 @@ use crate::{
     workload::Edit,
 };
 
-/// Every check with ✓ or ✗, its value and what it earned.
+/// Every check with ✓ or ✗: what it measures in words, its value and
+/// target as a person reads them (`212 ms`, `49.7%`), what it earned, and
+/// its key (`p95_ms (last 1m)`), as the scenario and LEADERBOARD.md name it.
 pub fn checks(score: &Score) -> String {
-    let width = score
-        .checks
-        .iter()
-        .map(|c| c.label.chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = |text: fn(&CheckResult) -> &str| {
+        score
+            .checks
+            .iter()
+            .map(|check| text(check).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let title_width = width(|check| check.title.as_str());
     let mut out = String::new();
     for check in &score.checks {
         let mark = if check.met { '✓' } else { '✗' };
-        let value = check.value.map_or_else(|| "no data".to_owned(), number);
+        let unit = check.unit;
+        let value = check
+            .value
+            .map_or_else(|| "no data".to_owned(), |value| unit.show(value));
         let direction = score::direction(check.target, check.zero);
         let earned = if check.gate {
             format!("gate ×{:.2}", check.earned)
         } else {
             format!("{:>5.1}/{}", check.earned, number(check.weight))
         };
+        let title = if check.title.is_empty() {
+            &check.label
+        } else {
+            &check.title
+        };
         let _ = writeln!(
             out,
-            "  {mark} {:<width$}  {value:>10}  target {direction} {:<8}  {earned}",
+            "  {mark} {title:<title_width$}  {value:>9}  target {direction} {:<9}  {earned:<10}  {}",
+            unit.show(check.target),
             check.label,
-            number(check.target),
         );
     }
     out

@@ -135,7 +135,7 @@ pub async fn run(
     mut on_tick: impl FnMut(&Collector),
 ) -> anyhow::Result<LoadResult> {
     silence_goose_log();
-    let _stdout = StdoutToStderr::begin();
+    let _stdout = StdoutSilenced::begin();
     let users = plan.workers;
     let (tickets, workers) = Workers::new(plan.request, users, plan.goose_report.is_some())?;
     let attack = build_attack(&workers, users, plan.goose_report)?;
@@ -503,22 +503,27 @@ fn silence_goose_log() {
 }
 
 /// goose prints a status line ("All N users launched.") on stdout, which
-/// the runner keeps for its results (checks and SCORE, or `--json`). While
-/// a run is on, stdout is pointed at stderr, next to the progress line;
-/// dropping the guard points it back.
-struct StdoutToStderr {
+/// the runner keeps for its results (checks and SCORE, or `--json`), and
+/// which means nothing to a participant: the runner's own progress line
+/// (on stderr) says what the load is doing. While a run is on, stdout
+/// points at the null device; dropping the guard points it back. Nothing
+/// of the runner's own is printed on stdout during a run.
+struct StdoutSilenced {
     #[cfg(unix)]
     saved: Option<std::os::fd::OwnedFd>,
 }
 
-impl StdoutToStderr {
+impl StdoutSilenced {
     fn begin() -> Self {
         #[cfg(unix)]
         {
             use std::{io::Write, os::fd::AsFd};
             let _ = std::io::stdout().flush();
+            let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+                return Self { saved: None };
+            };
             let saved = rustix::io::dup(std::io::stdout().as_fd()).ok();
-            if saved.is_some() && rustix::stdio::dup2_stdout(std::io::stderr().as_fd()).is_err() {
+            if saved.is_some() && rustix::stdio::dup2_stdout(null.as_fd()).is_err() {
                 return Self { saved: None };
             }
             Self { saved }
@@ -528,7 +533,7 @@ impl StdoutToStderr {
     }
 }
 
-impl Drop for StdoutToStderr {
+impl Drop for StdoutSilenced {
     fn drop(&mut self) {
         #[cfg(unix)]
         if let Some(saved) = self.saved.take() {

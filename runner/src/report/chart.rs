@@ -84,13 +84,33 @@ pub struct Line {
 
 /// A line chart of `series` against seconds.
 pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Chart {
+    line_chart_reaching(id, title, unit, series, 0.0)
+}
+
+/// The highest value of `series`: charts side by side share a y-scale by
+/// drawing each up to the highest of them all.
+pub fn highest(series: &[Series]) -> f64 {
+    series
+        .iter()
+        .flat_map(|s| s.points.iter().filter_map(|&(_, y)| y))
+        .fold(0.0_f64, f64::max)
+}
+
+/// A line chart whose y-axis reaches at least `y_reach`.
+pub fn line_chart_reaching(
+    id: &str,
+    title: &str,
+    unit: &str,
+    series: &[Series],
+    y_reach: f64,
+) -> Chart {
     let values = || {
         series
             .iter()
             .flat_map(|s| s.points.iter().filter_map(|&(x, y)| y.map(|y| (x, y))))
     };
     let x_max = values().map(|(x, _)| x).fold(1.0_f64, f64::max);
-    let y_max = values().map(|(_, y)| y).fold(0.0_f64, f64::max);
+    let y_max = highest(series).max(y_reach);
     let y_step = nice_step(if y_max > 0.0 { y_max } else { 1.0 } / 4.0);
     let y_top = (y_max / y_step).ceil().max(1.0) * y_step;
     let x_step = nice_step(x_max / 6.0).max(1.0);

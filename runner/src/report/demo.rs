@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::{
-    chart::{Chart, line_chart},
+    chart::{Chart, Series, highest, line_chart_reaching},
     environment, probe_series, timeline,
 };
 use crate::{data::RunData, data::write_atomically, scenario::Measure};
@@ -52,10 +52,7 @@ pub fn write_demo(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<PathBuf>
             scenario: &pair.scenario,
             case: pair.baseline.case,
             description: &pair.baseline.description,
-            sides: [
-                side("baseline", &pair.baseline),
-                side("solution", &pair.solution),
-            ],
+            sides: sides(pair),
         })
         .collect();
     std::fs::create_dir_all(reports)
@@ -68,18 +65,39 @@ pub fn write_demo(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<PathBuf>
     Ok(path)
 }
 
-fn side<'a>(label: &'static str, run: &'a RunData) -> Side<'a> {
-    Side {
+/// Both sides of a pair, their charts on one y-scale: side by side, a
+/// baseline at 12 s and a solution at 50 ms must not look alike.
+fn sides<'a>(pair: &'a DemoPair) -> [Side<'a>; 2] {
+    let measured = [("baseline", &pair.baseline), ("solution", &pair.solution)]
+        .map(|(label, run)| (label, run, first_measure(run)));
+    let reach = measured
+        .iter()
+        .map(|(_, _, measure)| highest(&measure.series))
+        .fold(0.0, f64::max);
+    measured.map(|(label, run, measure)| Side {
         label,
         run,
         href: format!("{DEMO_RUNS}/{}/{}/report.html", run.scenario, run.run_id),
-        chart: first_measure(&format!("{}-{label}", run.scenario), run),
-    }
+        chart: line_chart_reaching(
+            &format!("{}-{label}", run.scenario),
+            &format!("{} (one scale for both sides)", measure.title),
+            measure.unit,
+            &measure.series,
+            reach,
+        ),
+    })
 }
 
-/// The chart of what the run's first check measures: a probe's field when
-/// it reads one (the bulkheads' fast jobs), else request latency.
-fn first_measure(id: &str, run: &RunData) -> Chart {
+/// What a demo chart draws.
+struct Measured {
+    title: String,
+    unit: &'static str,
+    series: Vec<Series>,
+}
+
+/// What the run's first check measures: a probe's field when it reads one
+/// (the bulkheads' fast jobs), else request latency.
+fn first_measure(run: &RunData) -> Measured {
     let probed = run
         .score
         .checks
@@ -93,20 +111,18 @@ fn first_measure(id: &str, run: &RunData) -> Chart {
             Measure::Request(_) => None,
         });
     match probed {
-        Some((probe, series)) => line_chart(
-            id,
-            &format!("Probe {}: {}", probe.name, series.field),
-            "",
-            &[probe_series(series)],
-        ),
-        None => line_chart(
-            id,
-            "Latency from the intended send time",
-            "ms",
-            &[
+        Some((probe, series)) => Measured {
+            title: format!("Probe {}: {}", probe.name, series.field),
+            unit: "",
+            series: vec![probe_series(series)],
+        },
+        None => Measured {
+            title: "Latency from the intended send time".to_owned(),
+            unit: "ms",
+            series: vec![
                 timeline(run, |s| s.p95_ms, "p95", false),
                 timeline(run, |s| s.p99_ms, "p99", false),
             ],
-        ),
+        },
     }
 }

@@ -30,6 +30,11 @@ fn environment() -> anyhow::Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_global("pass_mark", crate::score::PASS_MARK);
+    // A check's number as a person reads it: `{{ check.value|human(check.unit) }}`.
+    env.add_filter(
+        "human",
+        |value: f64, unit: minijinja::value::ViaDeserialize<crate::score::Unit>| unit.0.show(value),
+    );
     env.add_template(
         "layout.html.j2",
         include_str!("../../templates/layout.html.j2"),

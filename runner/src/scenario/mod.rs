@@ -325,6 +325,10 @@ impl std::fmt::Display for KubeObject {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
     pub measure: Measure,
+    /// What the check measures, in words: the file's `title`, or for a
+    /// request metric, the metric's own words; `None` for a probe check
+    /// without a title (its key says it all).
+    pub title: Option<String>,
     /// The value that earns the whole weight.
     pub target: f64,
     /// The value at which the check earns nothing.
@@ -352,6 +356,18 @@ impl Check {
                 humantime::format_duration(last)
             ),
             None => self.measure.to_string(),
+        }
+    }
+
+    /// The check's words with its window: "95th-percentile latency, last
+    /// 1m"; empty when it has none.
+    pub fn words(&self) -> String {
+        match (&self.title, self.last) {
+            (None, _) => String::new(),
+            (Some(title), Some(last)) => {
+                format!("{title}, last {}", humantime::format_duration(last))
+            }
+            (Some(title), None) => title.clone(),
         }
     }
 }
@@ -385,6 +401,10 @@ impl std::fmt::Display for Measure {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckToml {
+    /// What the check measures, in words (a request metric has its own;
+    /// the shipped probe checks all have one).
+    #[serde(default)]
+    pub title: Option<String>,
     #[serde(default)]
     pub probe: Option<String>,
     pub metric: String,
@@ -465,6 +485,21 @@ impl RequestMetric {
             Self::NotSent => "not_sent",
             Self::DegradedRate => "degraded_rate",
             Self::FullGoodput => "full_goodput",
+        }
+    }
+
+    /// What the metric measures, in words.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::P50Ms => "median latency",
+            Self::P95Ms => "95th-percentile latency",
+            Self::P99Ms => "99th-percentile latency",
+            Self::MaxMs => "slowest request",
+            Self::ErrorRate => "requests that failed",
+            Self::Goodput => "requests answered",
+            Self::NotSent => "requests not sent on time",
+            Self::DegradedRate => "answers degraded",
+            Self::FullGoodput => "full answers in time",
         }
     }
 

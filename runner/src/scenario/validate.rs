@@ -243,8 +243,28 @@ fn typed_check(
 ) -> Option<Check> {
     let measure = measure(check, scenario, at);
     check_numbers(check, scenario.duration, at);
+    let measure = measure?;
+    let title = match (&check.title, &measure) {
+        (Some(title), _) => {
+            let title = title.trim();
+            if title.is_empty() || title.chars().count() > MAX_TITLE {
+                at(
+                    "title",
+                    format!(
+                        "must be 1 to {MAX_TITLE} characters: what the check measures, in \
+                         words (title = \"connections waiting for the pool\")"
+                    ),
+                );
+            }
+            Some(title.to_owned())
+        }
+        (None, Measure::Request(metric)) => Some(metric.words().to_owned()),
+        // A probe check without a title is named by its key alone.
+        (None, Measure::Probe { .. }) => None,
+    };
     Some(Check {
-        measure: measure?,
+        measure,
+        title,
         target: check.target,
         zero: check.zero,
         weight: check.weight.unwrap_or(0.0),
@@ -252,6 +272,10 @@ fn typed_check(
         last: check.last,
     })
 }
+
+/// The longest title a check may have: it shares a terminal line with its
+/// value, target and key.
+const MAX_TITLE: usize = 60;
 
 /// A request metric (`metric` alone) or a probe's field (`probe`, `metric`
 /// and `stat`), each name checked against what exists.

@@ -281,7 +281,8 @@ fn the_command_prints_its_assumptions_timeline_and_predicted_line() {
         "new pod ready after                    15s",
         "--sticky true|false",
         "  165s-180s ",
-        "✗ deployment.status.readyReplicas (max)",
+        "✗ most api replicas ready at once",
+        "gate ×0.00  deployment.status.readyReplicas (max)",
     ] {
         assert!(stdout.contains(expected), "no `{expected}` in:\n{stdout}");
     }

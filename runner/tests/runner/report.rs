@@ -54,7 +54,10 @@ pub(crate) fn sample_run(
         }],
         "score": {
             "total": score,
-            "checks": [{ "measure": { "request": "p95_ms" }, "label": label, "value": 80.0, "target": 300.0, "zero": 3000.0, "weight": 1.0, "earned": 1.0, "met": true }]
+            "checks": [
+                { "measure": { "request": "p95_ms" }, "title": "95th-percentile latency", "unit": "ms", "label": label, "value": 12009.471, "target": 300.0, "zero": 3000.0, "weight": 1.0, "earned": 0.0, "met": false },
+                { "measure": { "request": "goodput" }, "title": "<b>requests</b> answered", "unit": "share", "label": "goodput", "value": 0.497, "target": 0.99, "zero": 0.5, "weight": 1.0, "earned": 0.0, "met": false }
+            ]
         }
     });
     serde_json::from_value(json).expect("the sample is a run's data")
@@ -117,6 +120,17 @@ fn the_report_shows_every_part() {
         assert!(html.contains(id), "the report lacks {id}");
     }
     assert!(html.contains("HTTP 503"));
+    // Checks in words, with their key; values as a person reads them, the
+    // exact number in a tooltip.
+    for shown in [
+        "95th-percentile latency <code class=\"key\">p95_ms</code>",
+        "<span title=\"12009.471\">12.0 s</span>",
+        "<span title=\"300.0\">300 ms</span>",
+        "<span title=\"0.497\">49.7%</span>",
+        "<span title=\"0.99\">99%</span>",
+    ] {
+        assert!(html.contains(shown), "the report lacks {shown}");
+    }
     assert!(
         !html.contains("id=\"comparison\""),
         "no previous run, no comparison"
@@ -237,4 +251,45 @@ fn compare_prints_the_deltas_and_writes_a_comparison_page() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("first run of its scenario"));
     let _ = std::fs::remove_dir_all(&reports);
+}
+
+#[test]
+fn the_demo_page_draws_a_pair_on_one_scale() {
+    let reports = scratch("demo-scale");
+    let baseline = sample_run("timeouts", "20261129T110000Z-0001", 12, "d", "p95_ms");
+    let mut solution = sample_run("timeouts", "20261129T110100Z-0001", 100, "d", "p95_ms");
+    // The solution's latency is a hundredth of the baseline's.
+    for second in &mut solution.totals.seconds {
+        second.p95_ms = second.p95_ms.map(|ms| ms / 100.0);
+        second.p99_ms = second.p99_ms.map(|ms| ms / 100.0);
+    }
+    let pair = report::DemoPair {
+        scenario: "timeouts".into(),
+        baseline,
+        solution,
+    };
+    let page =
+        std::fs::read_to_string(report::write_demo(&reports, &[pair]).expect("demo.html written"))
+            .expect("demo.html");
+    // The y-axis labels of each side's chart: the same ticks on both.
+    let ticks = |side: &str| -> Vec<String> {
+        let start = page
+            .find(&format!("id=\"case-1-{side}\""))
+            .expect("the side");
+        let rest = &page[start..];
+        let chart = &rest[..rest.find("</svg>").expect("its chart")];
+        chart
+            .split("text-anchor=\"end\">")
+            .skip(1)
+            .filter_map(|text| text.split('<').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let (before, after) = (ticks("baseline"), ticks("solution"));
+    assert!(before.len() >= 2, "{before:?}");
+    assert_eq!(before, after, "one y-scale for both sides");
+    assert!(
+        page.contains("(one scale for both sides)"),
+        "and it says so"
+    );
 }

@@ -111,6 +111,11 @@ async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
     .await;
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(output.status.success(), "{stdout}\n{stderr}");
+    // goose's own status line stays out of the terminal.
+    assert!(
+        !stdout.contains("users launched") && !stderr.contains("users launched"),
+        "{stdout}\n{stderr}"
+    );
 
     let checks: Vec<&str> = stdout
         .lines()
