@@ -56,6 +56,8 @@ pub async fn demo(
     let demo = Demo {
         config: LocalConfig {
             root: tree,
+            // The checkout's compiled dependencies, not a second copy.
+            build_dir: Some(root.join("target")),
             ..checkout
         },
         reports: std::path::absolute(&args.reports)

@@ -34,15 +34,36 @@ struct CargoTarget {
 
 /// Builds `lab` in the workspace at `root` and returns the binary's path.
 /// Cargo's own progress and compiler errors go to stderr as usual.
-pub fn build_lab(root: &Path) -> anyhow::Result<PathBuf> {
+///
+/// With `build_dir`, cargo keeps its intermediate artifacts (compiled
+/// dependencies, fingerprints) there (`build.build-dir`, stable since
+/// cargo 1.91) and only the final binary under `root`'s `target/`: the
+/// demo's copy of the tree reuses every dependency the checkout compiled.
+/// Its own `lab` must stay apart: cargo names a workspace member's
+/// artifacts by its path *within* the workspace, the same in the copy as
+/// in the checkout, so the copy's build would replace the checkout's `lab`
+/// (and a participant would run the reference solution). A profile setting
+/// that changes nothing but the name (`codegen-units`, 255 for dev's 256)
+/// gives the copy's `lab` artifacts of its own.
+pub fn build_lab(root: &Path, build_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     // When the runner itself runs under `cargo run`, use that same cargo.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = root.join("Cargo.toml");
-    let mut child = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .args(["build", "--package", "lab", "--bin", "lab"])
         .arg("--message-format=json-render-diagnostics")
         .arg("--manifest-path")
-        .arg(&manifest)
+        .arg(&manifest);
+    // A build directory the participant chose stays theirs.
+    let chosen = std::env::var_os("CARGO_BUILD_BUILD_DIR").is_some()
+        || std::env::var_os("CARGO_TARGET_DIR").is_some();
+    if let Some(build_dir) = build_dir.filter(|_| !chosen) {
+        command
+            .env("CARGO_BUILD_BUILD_DIR", build_dir)
+            .args(["--config", "profile.dev.package.lab.codegen-units=255"]);
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -53,6 +53,10 @@ pub struct LocalConfig {
     pub folder: PathBuf,
     /// Use this PostgreSQL instead of starting a private one.
     pub database_url: Option<String>,
+    /// Cargo's build directory for `lab`'s intermediate artifacts, when
+    /// not the tree's own `target/`: the demo's scratch copy shares the
+    /// checkout's, so that nothing is compiled twice.
+    pub build_dir: Option<PathBuf>,
 }
 
 impl LocalConfig {
@@ -67,6 +71,7 @@ impl LocalConfig {
             database_url: std::env::var("DATABASE_URL")
                 .ok()
                 .filter(|url| !url.is_empty()),
+            build_dir: None,
         }
     }
 }
@@ -87,8 +92,8 @@ impl Stack {
     pub async fn start(config: &LocalConfig) -> anyhow::Result<Self> {
         let lock = lock(&config.folder)?;
         let lab = tokio::task::spawn_blocking({
-            let root = config.root.clone();
-            move || build::build_lab(&root)
+            let (root, build_dir) = (config.root.clone(), config.build_dir.clone());
+            move || build::build_lab(&root, build_dir.as_deref())
         })
         .await
         .context("the build task failed")??;

@@ -576,4 +576,20 @@ async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
         runner::data::Runs::read(&reports).list.is_empty(),
         "the demo's runs are kept apart: the index and the leaderboard do not count them"
     );
+    // The copy's target holds its `lab` binary and nothing compiled: its
+    // dependencies came from the checkout's build directory.
+    let copy = folder.join("demo/target/debug");
+    assert!(copy.join("lab").is_file(), "the copy's own lab binary");
+    assert!(
+        !copy.join("deps").exists(),
+        "the copy compiled no dependencies of its own"
+    );
+    // And the checkout's lab is still built from the checkout's code, not
+    // the copy's solved one that shares its build directory.
+    let checkout = runner::local::build::build_lab(&repo_root(), None).expect("lab builds");
+    assert_ne!(
+        std::fs::read(&checkout).expect("the checkout's lab"),
+        std::fs::read(copy.join("lab")).expect("the copy's lab"),
+        "the demo's solved lab must not replace the checkout's"
+    );
 }
