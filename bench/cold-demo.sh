@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+# Readable by others: as root, the demo's PostgreSQL runs as `postgres`.
+chmod 755 "$scratch"
 git clone --quiet . "$scratch/lab"
 cd "$scratch/lab"
 unset CARGO_TARGET_DIR CARGO_BUILD_BUILD_DIR
@@ -23,7 +25,11 @@ start=$(now)
 cargo build --quiet --package runner --timings 2>/dev/null
 built=$(now)
 # The demo itself: it builds the lab in its scratch copy, then runs.
-make demo >"$scratch/demo.out" 2>"$scratch/demo.err"
+if ! make demo >"$scratch/demo.out" 2>"$scratch/demo.err"; then
+    echo "make demo failed:" >&2
+    tail -n 20 "$scratch/demo.err" >&2
+    exit 1
+fi
 done=$(now)
 
 # cargo's `Finished ... in Ns` lines: `make demo`'s own (the runner, up to
