@@ -54,13 +54,13 @@ tags: ## create local git tags step-0 and step-N-solution (for branches instead 
 preflight: ## check the tools, Docker (running, 4+ CPUs, 6+ GB) and ports 8080/8081
 	CLUSTER=$(CLUSTER) K3S_IMAGE=$(K3S_IMAGE) AIRGAP=$(AIRGAP) deploy/preflight.sh
 
-# PostgreSQL goes to the node through the airgap folder too (postgres.tar):
-# k3s loads every tarball there when it starts, whatever Docker's image
-# store, where `k3d image import` of it is known to fail.
 prefetch-local: ## fetch every crate the workspace builds from (cargo fetch --locked), so the local path builds offline
 	cargo fetch --locked
 
-prefetch: prefetch-local ## also fetch every image the cluster needs into Docker and the airgap folder (k3s's system images, PostgreSQL), for offline use
+# PostgreSQL goes to the node through the airgap folder too (postgres.tar):
+# k3s loads every tarball there when it starts, whatever Docker's image
+# store, where `k3d image import` of it is known to fail.
+prefetch: prefetch-local ## prefetch-local, then every image the cluster needs, into Docker and the airgap folder (k3s's system images, PostgreSQL), for offline use
 	@version=$$(k3d version | sed -nE 's/^k3d version v(.*)/\1/p'); \
 	for image in $(K3S_IMAGE) $(POSTGRES_IMAGE) $(BASE_IMAGES) \
 		ghcr.io/k3d-io/k3d-tools:$$version ghcr.io/k3d-io/k3d-proxy:$$version; do \
