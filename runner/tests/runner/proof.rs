@@ -529,6 +529,9 @@ async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
     let reports = folder.join("demo-reports");
     let _ = std::fs::remove_dir_all(&reports);
     let marker = format!("demo-{}", std::process::id());
+    // The checkout's lab and its dependencies, built as a participant's
+    // first local run builds them.
+    runner::local::build::build_lab(&repo_root(), None).expect("lab builds");
     let output = runner(&repo_root(), &folder, &marker)
         .args(["demo", "--duration", "3s", "--reports"])
         .arg(&reports)
@@ -576,14 +579,24 @@ async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
         runner::data::Runs::read(&reports).list.is_empty(),
         "the demo's runs are kept apart: the index and the leaderboard do not count them"
     );
-    // The copy's target holds its `lab` binary and nothing compiled: its
-    // dependencies came from the checkout's build directory.
+    // The copy compiled its own `lab` and nothing else: its dependencies
+    // came from the checkout's build directory.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let compiled: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("Compiling "))
+        .filter(|unit| !unit.starts_with("lab "))
+        .collect();
+    assert!(
+        stderr.contains("Compiling lab "),
+        "cargo's output is read: {stderr}"
+    );
+    assert!(
+        compiled.is_empty(),
+        "the demo compiled dependencies again: {compiled:?}"
+    );
     let copy = folder.join("demo/target/debug");
     assert!(copy.join("lab").is_file(), "the copy's own lab binary");
-    assert!(
-        !copy.join("deps").exists(),
-        "the copy compiled no dependencies of its own"
-    );
     // And the checkout's lab is still built from the checkout's code, not
     // the copy's solved one that shares its build directory.
     let checkout = runner::local::build::build_lab(&repo_root(), None).expect("lab builds");
