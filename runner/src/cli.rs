@@ -33,6 +33,11 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario against the lab, score it and write data.json.
     Run(RunArgs),
+    /// Rerun a scenario on the local stack at every save: the lab rebuilt,
+    /// its roles restarted, the checks and the score against the previous
+    /// run. PostgreSQL stays up between runs.
+    #[command(after_help = crate::watch::KEYS)]
+    Watch(WatchArgs),
     /// Compare a run with an earlier one (by default the previous run of the
     /// same scenario): print the deltas and write an HTML comparison.
     Compare(CompareArgs),
@@ -183,6 +188,43 @@ pub struct RunArgs {
     /// network to display.
     #[arg(long)]
     pub goose_report: bool,
+
+    /// Folder the runs are written to.
+    #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
+    pub reports: PathBuf,
+}
+
+impl RunArgs {
+    /// A run on the local stack that the runner starts itself, as the
+    /// demo and `runner watch` make them: the summary on the terminal, the
+    /// report not opened. Local cases only, so no probe reads a cluster.
+    pub fn on_local_stack(scenario: &str, duration: Option<Duration>, reports: PathBuf) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            duration,
+            rate: None,
+            targets: Targets::default(),
+            context: String::new(),
+            local: true,
+            no_open: true,
+            json: false,
+            fail_under: None,
+            goose_report: false,
+            reports,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The scenario to run (see `runner list`); a local one (cases 1-3).
+    pub scenario: String,
+
+    /// Run for this long instead of the scenario's duration (e.g. 10s): a
+    /// quicker loop. The SCORE line's fingerprint then says the run was
+    /// shorter, and the leaderboard does not rank it.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
 
     /// Folder the runs are written to.
     #[arg(long, env = "LAB_REPORTS", default_value = "reports")]

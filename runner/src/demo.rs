@@ -26,7 +26,6 @@ use crate::{
     run,
     scenario::{self, Scenario, Scenarios},
     solutions::{Solution, State},
-    targets::Targets,
 };
 
 /// What is not copied into the scratch tree: build output, runs, the local
@@ -102,20 +101,11 @@ impl Demo {
         let Some(solution) = self.baseline_of(scenario)? else {
             return Ok(None);
         };
-        let run_args = RunArgs {
-            scenario: scenario.name.clone(),
-            duration: self.duration,
-            rate: None,
-            targets: Targets::default(),
-            // Local cases only: no probe reads a cluster.
-            context: String::new(),
-            local: true,
-            no_open: true,
-            json: false,
-            fail_under: None,
-            goose_report: false,
-            reports: self.reports.join(report::DEMO_RUNS),
-        };
+        let run_args = RunArgs::on_local_stack(
+            &scenario.name,
+            self.duration,
+            self.reports.join(report::DEMO_RUNS),
+        );
         let scenario = run::chosen(copy, &run_args)?;
         let mut runs = Vec::new();
         for side in ["baseline", "solution"] {

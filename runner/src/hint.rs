@@ -82,28 +82,46 @@ pub fn hint(root: &Path, scenario: &Scenario) -> String {
         out,
         "\nThen rerun: {}\nBehind? `runner solve {case}` applies the reference fix; \
          `runner unsolve {case}` takes it out again.\n",
-        rerun(scenario, !scenario.needs_cluster),
+        if scenario.needs_cluster {
+            rerun(scenario, Rerun::Cluster)
+        } else {
+            format!(
+                "{} (or leave `runner watch {}` running: it reruns on every save)",
+                rerun(scenario, Rerun::Local),
+                scenario.name
+            )
+        },
         case = scenario.case
     );
     out
 }
 
-/// How to rerun the scenario after an edit: on the local stack, or on the
-/// cluster after `make dev` has rebuilt and redeployed.
-fn rerun(scenario: &Scenario, local: bool) -> String {
-    if local {
-        format!("`runner run {} --local`", scenario.name)
-    } else {
-        format!(
+/// Where a run came from, and so how to rerun it after an edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rerun {
+    /// The cluster: after `make dev` has rebuilt and redeployed.
+    Cluster,
+    /// `runner run --local`.
+    Local,
+    /// `runner watch`: a save reruns.
+    Watch,
+}
+
+/// How to rerun the scenario after an edit.
+fn rerun(scenario: &Scenario, how: Rerun) -> String {
+    match how {
+        Rerun::Local => format!("`runner run {} --local`", scenario.name),
+        Rerun::Watch => "save the file (watch rebuilds and reruns), or press `r`".to_owned(),
+        Rerun::Cluster => format!(
             "`make dev` (rebuild, redeploy, wait), then `runner run {}`",
             scenario.name
-        )
+        ),
     }
 }
 
 /// What to do after `data`, a run of `scenario`: `None` when it passed or
 /// was interrupted (a partial run says little about the code).
-pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, local: bool) -> Option<String> {
+pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, how: Rerun) -> Option<String> {
     if data.interrupted {
         return None;
     }
@@ -112,7 +130,7 @@ pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, local: bool) 
             "next: put the workload back ({}: the lab's flags and environment \
              variables, see `lab --help`), then rerun: {}. The lesson is at `{}`.",
             data.edited_keys(", "),
-            rerun(scenario, local),
+            rerun(scenario, how),
             marker(scenario.case)
         ));
     }
@@ -136,7 +154,7 @@ pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, local: bool) 
         name = scenario.name,
         places = places.join(" and "),
         marker = marker(scenario.case),
-        rerun = rerun(scenario, local),
+        rerun = rerun(scenario, how),
         case = scenario.case,
     ))
 }

@@ -10,7 +10,8 @@
 //!   every reader shares); [`report`] the HTML pages; [`output`] and
 //!   [`progress`] what it prints; [`workload`] flags a lab whose workload
 //!   was edited; [`targets`] says where the services are.
-//! - [`local`]: the local stack that `--local` builds, starts and stops.
+//! - [`local`]: the local stack that `--local` builds, starts and stops;
+//!   [`watch`]: `runner watch`, which reruns a scenario on it at every save.
 //! - [`solutions`]: `runner solve N` and `unsolve N`; [`demo`]: every
 //!   local case, baseline and solution.
 //! - [`mod@check`] and [`manifests`]: `runner check`, and what the cluster
@@ -42,6 +43,7 @@ pub mod scenario;
 pub mod score;
 pub mod solutions;
 pub mod targets;
+pub mod watch;
 pub mod workload;
 
 use std::process::ExitCode;
@@ -112,6 +114,9 @@ fn with_scenarios(scenarios: &Scenarios, command: Command) -> anyhow::Result<Exi
             }),
         Command::Run(args) => {
             with_ctrl_c(async |controls| run::run(scenarios, &args, &controls).await)
+        }
+        Command::Watch(args) => {
+            with_ctrl_c(async |controls| watch::watch(scenarios, &args, &controls).await)
         }
         Command::Stack => runtime().and_then(|runtime| runtime.block_on(stack(&root))),
         Command::WithPostgres { command } => {

@@ -87,7 +87,12 @@ pub async fn run(
 /// After a run that missed the pass mark: what to do next, where the
 /// summary went (stderr when stdout carries `--json`).
 fn print_next_step(root: &Path, scenario: &Scenario, data: &RunData, args: &RunArgs) {
-    if let Some(next) = hint::next_step(root, scenario, data, args.local) {
+    let rerun = if args.local {
+        hint::Rerun::Local
+    } else {
+        hint::Rerun::Cluster
+    };
+    if let Some(next) = hint::next_step(root, scenario, data, rerun) {
         if args.json {
             eprintln!("{next}");
         } else {
@@ -146,7 +151,7 @@ pub async fn on_local_stack(
 
 /// One run against `targets`, in phases: prepare, load with probes beside
 /// it, score, write data.json and the reports, show the summary.
-async fn execute(
+pub(crate) async fn execute(
     scenario: &Scenario,
     args: &RunArgs,
     targets: &Targets,

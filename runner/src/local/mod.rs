@@ -81,6 +81,10 @@ pub struct Stack {
     targets: Targets,
     /// The roles, in the order they are stopped: load-bearing ones first.
     roles: Vec<Role>,
+    /// The api's PostgreSQL.
+    database_url: String,
+    /// The roles' logs.
+    logs: PathBuf,
     postgres: Option<Postgres>,
     /// Held for the stack's life; see [`lock`].
     _lock: File,
@@ -97,14 +101,19 @@ impl Stack {
         })
         .await
         .context("the build task failed")??;
+        Self::start_locked(config, lock, &lab).await
+    }
 
+    /// Starts PostgreSQL and the roles of a `lab` already built.
+    pub async fn start_built(config: &LocalConfig, lab: &Path) -> anyhow::Result<Self> {
+        Self::start_locked(config, lock(&config.folder)?, lab).await
+    }
+
+    async fn start_locked(config: &LocalConfig, lock: File, lab: &Path) -> anyhow::Result<Self> {
         let started = Instant::now();
         let logs = config.folder.join("logs");
         fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
-        let [postgres_port, dep_port, api_port, worker_port] = free_ports()?;
-
-        let mut dep = Role::spawn(&lab, Kind::Dep, dep_port, &drain(), &logs)?;
-        let mut worker = Role::spawn(&lab, Kind::Worker, worker_port, &drain(), &logs)?;
+        let [postgres_port] = free_ports()?;
         let (postgres, database_url) = match &config.database_url {
             Some(url) => (None, url.clone()),
             None => {
@@ -113,14 +122,46 @@ impl Stack {
                 (Some(server), url)
             }
         };
+        let mut stack = Self {
+            targets: Targets::default(),
+            roles: Vec::new(),
+            database_url,
+            logs,
+            postgres,
+            _lock: lock,
+        };
+        // Dropped on an error: the roles are killed, PostgreSQL stopped.
+        let dep = stack.start_roles(lab).await?;
+        eprintln!(
+            "local stack ready in {:.1} s: api {}, worker {}, dep {dep}, PostgreSQL {}; logs in {}",
+            started.elapsed().as_secs_f64(),
+            stack.targets.api,
+            stack.targets.worker,
+            stack
+                .postgres
+                .as_ref()
+                .map_or("from DATABASE_URL".to_owned(), |_| format!(
+                    "on port {postgres_port}"
+                )),
+            stack.logs.display()
+        );
+        Ok(stack)
+    }
+
+    /// Starts dep, worker and api from `lab` on fresh ports and waits until
+    /// each is ready. Returns dep's URL.
+    async fn start_roles(&mut self, lab: &Path) -> anyhow::Result<String> {
+        let [dep_port, api_port, worker_port] = free_ports()?;
+        let mut dep = Role::spawn(lab, Kind::Dep, dep_port, &drain(), &self.logs)?;
+        let mut worker = Role::spawn(lab, Kind::Worker, worker_port, &drain(), &self.logs)?;
         let mut api_args = vec![
             "--database-url".to_owned(),
-            database_url,
+            self.database_url.clone(),
             "--dep-url".to_owned(),
             dep.url.clone(),
         ];
         api_args.extend(drain());
-        let mut api = Role::spawn(&lab, Kind::Api, api_port, &api_args, &logs)?;
+        let mut api = Role::spawn(lab, Kind::Api, api_port, &api_args, &self.logs)?;
 
         let deadline = Instant::now() + READY_WITHIN;
         tokio::try_join!(
@@ -128,42 +169,38 @@ impl Stack {
             worker.wait_ready(deadline),
             api.wait_ready(deadline),
         )?;
-        let targets = Targets {
+        self.targets = Targets {
             api: api.url.clone(),
             worker: worker.url.clone(),
         };
-        eprintln!(
-            "local stack ready in {:.1} s: api {}, worker {}, dep {}, PostgreSQL {}; logs in {}",
-            started.elapsed().as_secs_f64(),
-            targets.api,
-            targets.worker,
-            dep.url,
-            postgres
-                .as_ref()
-                .map_or("from DATABASE_URL".to_owned(), |_| format!(
-                    "on port {postgres_port}"
-                )),
-            logs.display()
-        );
-        Ok(Self {
-            targets,
-            roles: vec![api, worker, dep],
-            postgres,
-            _lock: lock,
-        })
+        let dep_url = dep.url.clone();
+        self.roles = vec![api, worker, dep];
+        Ok(dep_url)
+    }
+
+    /// Stops the roles and starts them again from `lab` (a new build),
+    /// PostgreSQL and its data staying up. On an error no role is left
+    /// running; the next restart may still succeed.
+    pub async fn restart_roles(&mut self, lab: &Path) -> anyhow::Result<()> {
+        self.stop_roles().await;
+        self.start_roles(lab).await.map(drop)
     }
 
     pub fn targets(&self) -> &Targets {
         &self.targets
     }
 
-    /// Stops the roles (SIGTERM, a short drain), then PostgreSQL.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    async fn stop_roles(&mut self) {
         let mut stopping = tokio::task::JoinSet::new();
         for role in self.roles.drain(..) {
             stopping.spawn(role.stop(STOP_GRACE));
         }
         stopping.join_all().await;
+    }
+
+    /// Stops the roles (SIGTERM, a short drain), then PostgreSQL.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop_roles().await;
         match self.postgres.take() {
             Some(mut server) => tokio::task::spawn_blocking(move || server.stop())
                 .await

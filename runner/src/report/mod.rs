@@ -70,6 +70,9 @@ pub struct Written {
     pub index: PathBuf,
 }
 
+/// A run's report, in its folder.
+pub const REPORT_FILE: &str = "report.html";
+
 /// Writes a run's data.json and report.html (compared with the newest
 /// earlier run of its scenario), then the runs index. Every run's data.json
 /// is read once, under the reports lock (a blocking call).
@@ -78,7 +81,7 @@ pub fn write_run(reports: &Path, data: &RunData) -> anyhow::Result<Written> {
     let _lock = data::lock_reports(reports)?;
     let runs = Runs::read(reports);
     let html = render_report(data, runs.previous(data))?;
-    let report = folder.join("report.html");
+    let report = folder.join(REPORT_FILE);
     write_atomically(&report, html.as_bytes())?;
     let index = write_index(reports, &runs)?;
     Ok(Written {

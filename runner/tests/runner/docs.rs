@@ -126,6 +126,8 @@ fn parse_runner(args: &[String], scenarios: &Scenarios) -> Result<(), String> {
     };
     let named = match &cli.command {
         Command::Run(run) => Some(run.scenario.as_str()),
+        Command::Watch(watch) => Some(watch.scenario.as_str()),
+        Command::Model(model) => Some(model.scenario.as_str()),
         Command::Hint { scenario } => Some(scenario.as_str()),
         Command::Check { scenario } => scenario.as_deref(),
         _ => None,

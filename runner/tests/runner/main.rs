@@ -14,6 +14,7 @@ mod run;
 mod scenarios;
 mod solutions;
 mod support;
+mod watch;
 
 /// Tests that load the machine (goose runs) or need it quiet (the browser)
 /// take turns through this.

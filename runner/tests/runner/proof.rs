@@ -39,15 +39,15 @@ use crate::{
 };
 
 /// A fresh copy of the tree in the proof's local-stack folder.
-struct Tree {
+pub struct Tree {
     /// LAB_LOCAL_DIR: PostgreSQL's data, logs, and the copy.
-    folder: PathBuf,
+    pub folder: PathBuf,
     /// The copy: `<folder>/demo`, as `runner demo` lays it out.
-    root: PathBuf,
+    pub root: PathBuf,
 }
 
 impl Tree {
-    fn fresh() -> Self {
+    pub fn fresh() -> Self {
         let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("proof");
         let root = folder.join("demo");
         runner::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
@@ -55,7 +55,7 @@ impl Tree {
     }
 
     /// `runner solve <step>` in the copy.
-    async fn solve(&self, step: u8) {
+    pub async fn solve(&self, step: u8) {
         let output = runner(&self.root, &self.folder, "proof")
             .args(["solve", &step.to_string()])
             .output()
@@ -69,7 +69,7 @@ impl Tree {
     }
 
     /// Replaces `from` with `to` in one file of the copy.
-    fn edit(&self, edit: &Edit) {
+    pub fn edit(&self, edit: &Edit) {
         let path = self.root.join(edit.file);
         let text = std::fs::read_to_string(&path).expect("read the file to edit");
         assert!(
@@ -114,10 +114,10 @@ impl Tree {
 }
 
 /// One text replacement in the copy: a participant's change.
-struct Edit {
-    file: &'static str,
-    from: &'static str,
-    to: &'static str,
+pub struct Edit {
+    pub file: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
 }
 
 /// Where a row's score must fall.
@@ -305,11 +305,11 @@ fn assert_next_steps(scenario: &str, step: u8, baseline: &Measured, solution: &M
     );
 }
 
-const TIMEOUTS: &str = "lab/src/cases/timeouts.rs";
+pub const TIMEOUTS: &str = "lab/src/cases/timeouts.rs";
 const TX: &str = "lab/src/cases/tx.rs";
 const BULKHEADS: &str = "lab/src/cases/bulkheads.rs";
 /// The reference fix's deadline, as `solutions/step-1.patch` writes it.
-const DEADLINE: &str = "Duration::from_millis(250)";
+pub const DEADLINE: &str = "Duration::from_millis(250)";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
