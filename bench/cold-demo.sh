@@ -34,8 +34,11 @@ done=$(now)
 
 # cargo's `Finished ... in Ns` lines: `make demo`'s own (the runner, up to
 # date) and the lab's build in the demo's copy.
-lab_build=$(sed -nE 's/.*Finished .* in ([0-9.]+)(m?s)$/\1 \2/p' "$scratch/demo.err" |
-    awk '{ s = ($2 == "ms") ? $1 / 1000 : $1; total += s } END { printf "%.1f", total }')
+# cargo writes `in 2.65s`, `in 310ms` or `in 2m 07s`.
+lab_build=$(sed -nE 's/.*Finished .* in (([0-9]+)m )?([0-9.]+)(m?s)$/\2 \3 \4/p' "$scratch/demo.err" |
+    awk 'NF == 2 { $3 = $2; $2 = $1; $1 = 0 }
+         { s = ($3 == "ms") ? $2 / 1000 : $2; total += 60 * $1 + s }
+         END { printf "%.1f", total }')
 python3 - "$start" "$built" "$done" "$lab_build" target/cargo-timings/cargo-timing.html <<'PY'
 import json, re, sys
 start, built, done, lab = (float(x) for x in sys.argv[1:5])

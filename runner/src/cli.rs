@@ -1,6 +1,6 @@
 //! The command line: `runner [--scenarios PATH] <command>`.
 
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf, str::FromStr, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -64,6 +64,13 @@ pub enum Command {
     /// total out of 400, as a Markdown table. Only runs of today's
     /// scenarios against their workload are ranked.
     Leaderboard(LeaderboardArgs),
+    /// The room's live leaderboard (the facilitator runs it): a page that
+    /// ranks everyone's submitted runs, served until Ctrl-C. Participants
+    /// submit with `runner run ... --submit URL`.
+    Board(BoardArgs),
+    /// Send a saved run to the room's board again (after a failed
+    /// submission): the run id is in its SCORE line.
+    Submit(SubmitArgs),
     /// Start the local stack (PostgreSQL, dep, api, worker) and keep it up
     /// until Ctrl-C, for curl or `runner run --target ...`.
     Stack,
@@ -109,6 +116,69 @@ pub struct LeaderboardArgs {
     /// file, as LEADERBOARD.md shows it) instead of the table.
     #[arg(long)]
     pub scoring: bool,
+
+    /// Folder the runs are in.
+    #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
+    pub reports: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BoardArgs {
+    /// Where to listen. Loopback by default (this machine only); in the
+    /// room, 0.0.0.0:7878 lets the participants' laptops reach it.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: SocketAddr,
+
+    /// The room code participants submit with (6 characters or more).
+    /// Default: the code kept in the board's file, or a new one.
+    #[arg(long, env = "LAB_BOARD_CODE")]
+    pub code: Option<String>,
+
+    /// The SQLite file the submissions are kept in, across restarts.
+    #[arg(long, default_value = ".lab/board.sqlite")]
+    pub db: PathBuf,
+
+    /// Write the table as board.md and board.csv into DIR (default:
+    /// reports) and exit, for the debrief. Works beside a running board.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "reports")]
+    pub export: Option<PathBuf>,
+
+    /// Submissions a minute that one name may send. An honest run takes
+    /// 30 s or more, so a participant sends about two a minute.
+    #[arg(long, value_name = "N", default_value_t = NonZeroU32::new(12).expect("12 > 0"))]
+    pub per_name: NonZeroU32,
+
+    /// Submissions a minute from one address. A room behind one NAT shares
+    /// an address: 30 participants send about 60 a minute.
+    #[arg(long, value_name = "N", default_value_t = NonZeroU32::new(240).expect("240 > 0"))]
+    pub per_address: NonZeroU32,
+}
+
+/// Where a run is submitted: the room's board, under a name, with the room
+/// code. Without --submit (or LAB_BOARD), nothing is sent anywhere.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BoardLink {
+    /// Post each run's summary to the room's board at URL (the facilitator
+    /// shares it). A failed submission never fails the run.
+    #[arg(long = "submit", value_name = "URL", env = "LAB_BOARD")]
+    pub board: Option<String>,
+
+    /// Your name on the board: 1-32 letters, digits, spaces, `.`, `_`, `-`.
+    #[arg(long, env = "LAB_NAME", requires = "board")]
+    pub name: Option<String>,
+
+    /// The room code, from the facilitator.
+    #[arg(long, env = "LAB_BOARD_CODE", requires = "board")]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The run to send (its id, as in the SCORE line: run=...).
+    pub run: String,
+
+    #[command(flatten)]
+    pub link: BoardLink,
 
     /// Folder the runs are in.
     #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
@@ -192,6 +262,9 @@ pub struct RunArgs {
     /// Folder the runs are written to.
     #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
     pub reports: PathBuf,
+
+    #[command(flatten)]
+    pub link: BoardLink,
 }
 
 impl RunArgs {
@@ -211,6 +284,7 @@ impl RunArgs {
             fail_under: None,
             goose_report: false,
             reports,
+            link: BoardLink::default(),
         }
     }
 }
@@ -229,6 +303,9 @@ pub struct WatchArgs {
     /// Folder the runs are written to.
     #[arg(long, env = "LAB_REPORTS", default_value = "reports")]
     pub reports: PathBuf,
+
+    #[command(flatten)]
+    pub link: BoardLink,
 }
 
 #[derive(Debug, Args)]

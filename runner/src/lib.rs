@@ -19,9 +19,11 @@
 //!   cluster case simulated from its manifests.
 //! - [`hint`]: `runner hint` and the next step after a failing run;
 //!   [`leaderboard`]: `runner leaderboard`, ranking runs by
-//!   [`fingerprint`].
+//!   [`fingerprint`]; [`board`]: `runner board`, the room's live
+//!   leaderboard, which [`submit`] sends runs to.
 //! - [`cli`]: the command line.
 
+pub mod board;
 pub mod check;
 pub mod cli;
 pub mod data;
@@ -42,6 +44,7 @@ pub mod run;
 pub mod scenario;
 pub mod score;
 pub mod solutions;
+pub mod submit;
 pub mod targets;
 pub mod watch;
 pub mod workload;
@@ -59,7 +62,9 @@ use scenario::Scenarios;
 pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         // These need only the runs, or nothing, not the scenarios file.
-        command @ (Command::Compare(_) | Command::Schema { .. }) => without_scenarios(command),
+        command @ (Command::Compare(_) | Command::Schema { .. } | Command::Submit(_)) => {
+            without_scenarios(command)
+        }
         command => match scenario::load(&cli.scenarios) {
             Ok(scenarios) => with_scenarios(&scenarios, command),
             Err(problems) => {
@@ -118,6 +123,11 @@ fn with_scenarios(scenarios: &Scenarios, command: Command) -> anyhow::Result<Exi
         Command::Watch(args) => {
             with_ctrl_c(async |controls| watch::watch(scenarios, &args, &controls).await)
         }
+        Command::Board(args) => runtime().and_then(|runtime| {
+            runtime.block_on(board::board(scenarios, &args, async {
+                let _ = ctrl_c_or_term().await;
+            }))
+        }),
         Command::Stack => runtime().and_then(|runtime| runtime.block_on(stack(&root))),
         Command::WithPostgres { command } => {
             local::with_postgres(&local::LocalConfig::from_env(&root), &command)
@@ -125,7 +135,9 @@ fn with_scenarios(scenarios: &Scenarios, command: Command) -> anyhow::Result<Exi
         Command::Demo(args) => {
             with_ctrl_c(async |controls| demo::demo(scenarios, &args, &controls).await)
         }
-        command @ (Command::Compare(_) | Command::Schema { .. }) => without_scenarios(command),
+        command @ (Command::Compare(_) | Command::Schema { .. } | Command::Submit(_)) => {
+            without_scenarios(command)
+        }
     }
 }
 
@@ -151,6 +163,7 @@ fn without_scenarios(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Compare(args) => compare(&args)?,
         Command::Schema { of } => schema(of)?,
+        Command::Submit(args) => return runtime()?.block_on(submit::submit(&args)),
         _ => {}
     }
     Ok(ExitCode::SUCCESS)
@@ -210,13 +223,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// `runner stack`: the local stack until Ctrl-C (or SIGTERM).
 async fn stack(root: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = local::LocalConfig::from_env(root);
-    let stop = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted,
-            _ = term.recv() => Ok(()),
-        }
-    };
+    let stop = ctrl_c_or_term();
     tokio::pin!(stop);
     let stack = tokio::select! {
         stack = local::Stack::start(&config) => stack?,
@@ -232,6 +239,16 @@ async fn stack(root: &std::path::Path) -> anyhow::Result<ExitCode> {
     stack.stop().await?;
     stopped.context("cannot wait for Ctrl-C")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM, whichever comes first: how a long-running command
+/// (`runner stack`, `runner board`) is asked to stop.
+async fn ctrl_c_or_term() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+        _ = term.recv() => Ok(()),
+    }
 }
 
 /// `runner compare`: deltas on the terminal, and the later run's report

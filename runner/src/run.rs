@@ -150,13 +150,16 @@ pub async fn on_local_stack(
 }
 
 /// One run against `targets`, in phases: prepare, load with probes beside
-/// it, score, write data.json and the reports, show the summary.
+/// it, score, write data.json and the reports, show the summary; then, with
+/// `--submit`, send it to the room's board.
 pub(crate) async fn execute(
     scenario: &Scenario,
     args: &RunArgs,
     targets: &Targets,
     controls: &Controls,
 ) -> anyhow::Result<RunData> {
+    // A missing name or code stops the run before it starts, not after.
+    let board = args.link.board()?;
     let prepared = prepare(scenario, args, targets).await?;
     let measured = measure(scenario, prepared.plan, prepared.fetchers, controls).await?;
     let data = RunData {
@@ -176,6 +179,9 @@ pub(crate) async fn execute(
     };
     let written = write(&args.reports, &data).await?;
     show(&data, &written, args);
+    if let Some(board) = board {
+        board.after_run(&data).await;
+    }
     Ok(data)
 }
 

@@ -69,7 +69,10 @@ pub async fn watch(
     args: &WatchArgs,
     controls: &Controls,
 ) -> anyhow::Result<ExitCode> {
-    let run_args = RunArgs::on_local_stack(&args.scenario, args.duration, args.reports.clone());
+    // A missing name or code for the board stops watch before its build.
+    args.link.board()?;
+    let mut run_args = RunArgs::on_local_stack(&args.scenario, args.duration, args.reports.clone());
+    run_args.link = args.link.clone();
     let scenario = run::chosen(scenarios, &run_args)?;
     if scenario.needs_cluster {
         bail!(

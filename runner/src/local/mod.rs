@@ -61,7 +61,9 @@ pub struct LocalConfig {
 
 impl LocalConfig {
     /// The repository at `root`, with the folder from `LAB_LOCAL_DIR`
-    /// (default `<root>/.lab`) and `DATABASE_URL` when set.
+    /// (default `<root>/.lab`), `DATABASE_URL` when set, and the build
+    /// directory from `LAB_BUILD_DIR` when set (the tests' scratch copies
+    /// of the tree share the checkout's, as the demo's copy does).
     pub fn from_env(root: &Path) -> Self {
         let folder =
             std::env::var_os("LAB_LOCAL_DIR").map_or_else(|| root.join(".lab"), PathBuf::from);
@@ -71,7 +73,7 @@ impl LocalConfig {
             database_url: std::env::var("DATABASE_URL")
                 .ok()
                 .filter(|url| !url.is_empty()),
-            build_dir: None,
+            build_dir: std::env::var_os("LAB_BUILD_DIR").map(PathBuf::from),
         }
     }
 }

@@ -26,7 +26,7 @@ use chart::{Chart, Series, line_chart};
 pub use compare::{Comparison, compare};
 pub use demo::{DEMO_RUNS, DemoPair, write_demo};
 
-fn environment() -> anyhow::Result<Environment<'static>> {
+pub(crate) fn environment() -> anyhow::Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_global("pass_mark", crate::score::PASS_MARK);
@@ -52,6 +52,10 @@ fn environment() -> anyhow::Result<Environment<'static>> {
         include_str!("../../templates/chart.html.j2"),
     )?;
     env.add_template("demo.html.j2", include_str!("../../templates/demo.html.j2"))?;
+    env.add_template(
+        "board.html.j2",
+        include_str!("../../templates/board.html.j2"),
+    )?;
     Ok(env)
 }
 

@@ -79,6 +79,188 @@ async fn devtools_port(profile: &Path) -> u16 {
     .await
 }
 
+/// A page in Chromium, driven over the DevTools protocol.
+pub struct Tab {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+    _browser: Browser,
+}
+
+/// What happened while a page loaded.
+pub struct Loaded {
+    /// Console errors and warnings, and uncaught exceptions.
+    pub problems: Vec<String>,
+    /// Every URL the page requested, itself first.
+    pub requests: Vec<String>,
+}
+
+impl Tab {
+    /// Chromium on a fresh profile in `folder`, with one blank page.
+    pub async fn open(folder: &Path) -> Self {
+        let profile = folder.join("chromium-profile");
+        let browser = launch(&profile);
+        let port = devtools_port(&profile).await;
+        let targets: Value = reqwest::get(format!("http://127.0.0.1:{port}/json/list"))
+            .await
+            .expect("DevTools answers")
+            .json()
+            .await
+            .expect("JSON target list");
+        let page = targets
+            .as_array()
+            .and_then(|targets| targets.iter().find(|t| t["type"] == "page"))
+            .and_then(|page| page["webSocketDebuggerUrl"].as_str())
+            .expect("a page target")
+            .to_owned();
+        let (socket, _) = connect_async(page).await.expect("DevTools socket");
+        let mut tab = Self {
+            socket,
+            next_id: 0,
+            _browser: browser,
+        };
+        for method in [
+            "Runtime.enable",
+            "Log.enable",
+            "Network.enable",
+            "Page.enable",
+        ] {
+            tab.send(method, json!({})).await;
+        }
+        tab
+    }
+
+    /// Sends a DevTools command; returns its id, to match the answer to it.
+    async fn send(&mut self, method: &str, params: Value) -> u64 {
+        self.next_id += 1;
+        let message = json!({ "id": self.next_id, "method": method, "params": params });
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("send a DevTools command");
+        self.next_id
+    }
+
+    async fn next_event(&mut self, within: Duration) -> Option<Value> {
+        let message = match tokio::time::timeout(within, self.socket.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(message))) => message,
+            Ok(Some(Err(error))) => panic!("the DevTools socket failed: {error}"),
+            Ok(None) => panic!("Chromium closed the DevTools socket"),
+        };
+        serde_json::from_str(message.to_text().unwrap_or_default()).ok()
+    }
+
+    /// Navigates to `url` and listens until a second after the document is
+    /// complete: late errors count too. Readiness is asked for, not awaited
+    /// as an event, so a missed event cannot stall the test.
+    pub async fn load(&mut self, url: &str) -> Loaded {
+        self.send("Page.navigate", json!({ "url": url })).await;
+        let mut loaded = Loaded {
+            problems: Vec::new(),
+            requests: Vec::new(),
+        };
+        let mut complete_at: Option<Instant> = None;
+        let mut asked_at = Instant::now();
+        let mut ready_question = None;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while complete_at.is_none_or(|at| at.elapsed() < Duration::from_secs(1)) {
+            assert!(Instant::now() < deadline, "{url} did not finish loading");
+            if complete_at.is_none() && asked_at.elapsed() > Duration::from_millis(300) {
+                asked_at = Instant::now();
+                let expression = "document.readyState + ' ' + location.href";
+                ready_question = Some(
+                    self.send(
+                        "Runtime.evaluate",
+                        json!({ "expression": expression, "returnByValue": true }),
+                    )
+                    .await,
+                );
+            }
+            let Some(event) = self.next_event(Duration::from_millis(100)).await else {
+                continue;
+            };
+            if event["id"]
+                .as_u64()
+                .is_some_and(|id| Some(id) == ready_question)
+                && event["result"]["result"]["value"].as_str() == Some(&format!("complete {url}"))
+            {
+                complete_at.get_or_insert_with(Instant::now);
+            }
+            record(&event, &mut loaded);
+        }
+        loaded
+    }
+
+    /// Loads `url` and asserts that nothing went wrong and nothing was
+    /// requested besides the page itself.
+    pub async fn load_alone(&mut self, url: &str) {
+        let loaded = self.load(url).await;
+        assert!(
+            loaded.problems.is_empty(),
+            "console errors: {:#?}",
+            loaded.problems
+        );
+        assert_eq!(
+            loaded.requests,
+            [url],
+            "{url} fetched something besides itself"
+        );
+    }
+
+    /// The value of a JavaScript expression that returns a JSON string.
+    pub async fn evaluate(&mut self, expression: &str) -> Value {
+        let id = self
+            .send(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "returnByValue": true }),
+            )
+            .await;
+        let answer_by = Instant::now() + Duration::from_secs(10);
+        loop {
+            assert!(Instant::now() < answer_by, "no answer to evaluate");
+            let Some(answer) = self.next_event(Duration::from_secs(10)).await else {
+                continue;
+            };
+            if answer["id"].as_u64() == Some(id) {
+                let value = answer["result"]["result"]["value"]
+                    .as_str()
+                    .unwrap_or_default();
+                return serde_json::from_str::<Value>(value).expect("the expression's JSON");
+            }
+        }
+    }
+}
+
+/// Keeps a DevTools event that says the page requested something or went
+/// wrong.
+fn record(event: &Value, loaded: &mut Loaded) {
+    match event["method"].as_str().unwrap_or_default() {
+        "Network.requestWillBeSent" => loaded.requests.push(
+            event["params"]["request"]["url"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        "Runtime.exceptionThrown" => loaded.problems.push(event["params"].to_string()),
+        "Runtime.consoleAPICalled"
+            if matches!(event["params"]["type"].as_str(), Some("error" | "warning")) =>
+        {
+            loaded.problems.push(event["params"].to_string());
+        }
+        "Log.entryAdded"
+            if matches!(
+                event["params"]["entry"]["level"].as_str(),
+                Some("error" | "warning")
+            ) =>
+        {
+            loaded.problems.push(event["params"].to_string());
+        }
+        _ => {}
+    }
+}
+
 #[tokio::test]
 async fn the_report_renders_offline_without_errors() {
     // Not beside the load tests: a browser starved of CPU by a 1000 req/s
@@ -100,144 +282,15 @@ async fn the_report_renders_offline_without_errors() {
         .report;
     let url = format!("file://{}", report.display());
 
-    let profile = folder.join("chromium-profile");
-    let _browser = launch(&profile);
-    let port = devtools_port(&profile).await;
-    let targets: Value = reqwest::get(format!("http://127.0.0.1:{port}/json/list"))
-        .await
-        .expect("DevTools answers")
-        .json()
-        .await
-        .expect("JSON target list");
-    let page = targets
-        .as_array()
-        .and_then(|targets| targets.iter().find(|t| t["type"] == "page"))
-        .and_then(|page| page["webSocketDebuggerUrl"].as_str())
-        .expect("a page target")
-        .to_owned();
-    let (mut socket, _) = connect_async(page).await.expect("DevTools socket");
-
-    // A DevTools command with its id, to match the answer to it.
-    let mut next_id = 0_u64;
-    let mut command = move |method: &str, params: Value| {
-        next_id += 1;
-        let message = json!({ "id": next_id, "method": method, "params": params });
-        (next_id, Message::text(message.to_string()))
-    };
-    for method in [
-        "Runtime.enable",
-        "Log.enable",
-        "Network.enable",
-        "Page.enable",
-    ] {
-        socket
-            .send(command(method, json!({})).1)
-            .await
-            .expect("send");
-    }
-    socket
-        .send(command("Page.navigate", json!({ "url": url })).1)
-        .await
-        .expect("navigate");
-
-    let mut problems = Vec::new();
-    let mut requests = Vec::new();
-    let mut complete_at: Option<Instant> = None;
-    let mut asked_at = Instant::now();
-    let mut ready_question = None;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    // Listen until a second after the document is complete: late errors
-    // count too. Readiness is asked for, not awaited as an event, so a
-    // missed event cannot stall the test.
-    while complete_at.is_none_or(|at| at.elapsed() < Duration::from_secs(1)) {
-        assert!(
-            Instant::now() < deadline,
-            "the report did not finish loading"
-        );
-        if complete_at.is_none() && asked_at.elapsed() > Duration::from_millis(300) {
-            asked_at = Instant::now();
-            let expression = "document.readyState + ' ' + location.href";
-            let (id, question) = command(
-                "Runtime.evaluate",
-                json!({ "expression": expression, "returnByValue": true }),
-            );
-            ready_question = Some(id);
-            socket.send(question).await.expect("ask for readiness");
-        }
-        let message = match tokio::time::timeout(Duration::from_millis(100), socket.next()).await {
-            Err(_) => continue,
-            Ok(Some(Ok(message))) => message,
-            Ok(Some(Err(error))) => panic!("the DevTools socket failed: {error}"),
-            Ok(None) => panic!("Chromium closed the DevTools socket"),
-        };
-        let Ok(event) = serde_json::from_str::<Value>(message.to_text().unwrap_or_default()) else {
-            continue;
-        };
-        if event["id"]
-            .as_u64()
-            .is_some_and(|id| Some(id) == ready_question)
-            && event["result"]["result"]["value"].as_str() == Some(&format!("complete {url}"))
-        {
-            complete_at.get_or_insert_with(Instant::now);
-        }
-        match event["method"].as_str().unwrap_or_default() {
-            "Network.requestWillBeSent" => requests.push(
-                event["params"]["request"]["url"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            "Runtime.exceptionThrown" => problems.push(event["params"].to_string()),
-            "Runtime.consoleAPICalled"
-                if matches!(event["params"]["type"].as_str(), Some("error" | "warning")) =>
-            {
-                problems.push(event["params"].to_string());
-            }
-            "Log.entryAdded"
-                if matches!(
-                    event["params"]["entry"]["level"].as_str(),
-                    Some("error" | "warning")
-                ) =>
-            {
-                problems.push(event["params"].to_string());
-            }
-            _ => {}
-        }
-    }
-    assert!(problems.is_empty(), "console errors: {problems:#?}");
-    assert_eq!(
-        requests,
-        std::slice::from_ref(&url),
-        "the report fetched something besides itself"
-    );
+    let mut tab = Tab::open(&folder).await;
+    tab.load_alone(&url).await;
 
     let probe = "JSON.stringify({ charts: document.querySelectorAll('figure.chart svg').length, \
                  lines: document.querySelectorAll('polyline.series').length, \
                  score: document.getElementById('score').textContent, \
                  compared: !!document.getElementById('comparison'), \
                  title: document.title })";
-    let (probe_id, question) = command(
-        "Runtime.evaluate",
-        json!({ "expression": probe, "returnByValue": true }),
-    );
-    socket.send(question).await.expect("evaluate");
-    let answer_by = Instant::now() + Duration::from_secs(10);
-    let result = loop {
-        assert!(Instant::now() < answer_by, "no answer to evaluate");
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("an answer to evaluate")
-            .expect("socket open")
-            .expect("a message");
-        let answer: Value =
-            serde_json::from_str(message.to_text().unwrap_or_default()).unwrap_or_default();
-        if answer["id"].as_u64() == Some(probe_id) {
-            let value = answer["result"]["result"]["value"]
-                .as_str()
-                .unwrap_or_default();
-            break serde_json::from_str::<Value>(value).expect("probe JSON");
-        }
-    };
+    let result = tab.evaluate(probe).await;
     assert!(
         result["charts"].as_u64().is_some_and(|n| n >= 4),
         "{result}"
@@ -245,5 +298,46 @@ async fn the_report_renders_offline_without_errors() {
     assert!(result["lines"].as_u64().is_some_and(|n| n >= 8), "{result}");
     assert_eq!(result["score"], "95/100");
     assert_eq!(result["compared"], true);
+    drop(tab);
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// The room's board, served by the board on loopback, in Chromium: the
+/// participants' rows in rank order, the progress chart drawn, nothing
+/// requested besides the page, and no error.
+#[tokio::test]
+async fn the_board_renders_its_rows_in_a_browser() {
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
+    let folder = scratch("browser-board");
+    let board =
+        crate::board::start(&folder.join("board.sqlite"), Some("ROOM-1357"), 100, 1000).await;
+    for (name, scenario, id, score) in [
+        ("ada", "timeouts", "20261130T130000Z-0001", 62),
+        ("bob", "timeouts", "20261130T130100Z-0002", 100),
+        ("ada", "tx", "20261130T130200Z-0003", 97),
+        ("carol", "bulkheads", "20261130T130300Z-0004", 12),
+    ] {
+        crate::board::client(&board, name, "ROOM-1357")
+            .send(&crate::board::ranked_run(scenario, id, score))
+            .await
+            .expect("kept");
+    }
+    let url = format!("{}/", board.url);
+    let mut tab = Tab::open(&folder).await;
+    tab.load_alone(&url).await;
+    let probe = "JSON.stringify({ \
+                 names: [...document.querySelectorAll('tr.participant td.name')].map(td => td.textContent), \
+                 totals: [...document.querySelectorAll('tr.participant td.total')].map(td => td.textContent), \
+                 lines: document.querySelectorAll('#chart-progress polyline.series').length })";
+    let result = tab.evaluate(probe).await;
+    assert_eq!(result["names"], json!(["ada", "bob", "carol"]), "{result}");
+    assert_eq!(
+        result["totals"],
+        json!(["159/400", "100/400", "12/400"]),
+        "{result}"
+    );
+    assert_eq!(result["lines"], 1, "{result}");
+    drop(tab);
+    board.stop().await.expect("the board stops");
     let _ = std::fs::remove_dir_all(&folder);
 }

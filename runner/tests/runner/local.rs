@@ -42,6 +42,12 @@ pub fn runner(root: &Path, folder: &Path, marker: &str) -> tokio::process::Comma
         .env("LAB_TEST_MARK", marker)
         .env_remove("DATABASE_URL")
         .stdin(Stdio::null());
+    // A scratch copy of the tree (the proof's) reuses the dependencies the
+    // checkout compiled, as the demo's copy does, instead of compiling
+    // them all again into its own target/.
+    if root != repo_root() {
+        command.env("LAB_BUILD_DIR", repo_root().join("target"));
+    }
     command
 }
 

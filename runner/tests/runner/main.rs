@@ -1,5 +1,6 @@
 //! Integration tests for the runner.
 
+mod board;
 mod browser;
 mod cluster;
 mod data;

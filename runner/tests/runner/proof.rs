@@ -12,8 +12,9 @@
 //! Everything runs on the real local stack (`runner run --local`: a
 //! private PostgreSQL, the `lab` roles as processes) in a scratch copy of
 //! the tree, the same copy `runner demo` uses, so the checkout is never
-//! touched. The copy builds into its own `target/`, kept between runs, so
-//! an edit rebuilds only the `lab` crate.
+//! touched. The copy shares the checkout's compiled dependencies
+//! (`LAB_BUILD_DIR`), and keeps its own `lab` between runs, so an edit
+//! rebuilds only the `lab` crate.
 //!
 //! Each case prints its table (straight to stderr, past the test harness's
 //! capture, so CI's log shows it) and writes it to

@@ -15,7 +15,7 @@ use lab::{
 };
 use serde_json::Value;
 
-use crate::support::{TestDb, closed_address, eventually, scratch, serve, text};
+use crate::support::{TestDb, closed_address, eventually, scratch, serve, succeeded, text};
 
 /// dep and an api whose timeouts case browns out: a fifth of the calls hang
 /// for 1.5 s, and only 4 dep calls may be in flight.
@@ -363,4 +363,117 @@ async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
         data["totals"]
     );
     assert!(run.join("report.html").exists());
+}
+
+/// `--submit` to a board that is not there: the run still succeeds and is
+/// saved, and the runner says how to send it again; `runner submit` then
+/// sends it to the board (the real `runner board`), which ranks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_submission_keeps_the_run_and_runner_submit_sends_it_later() {
+    use tokio::io::AsyncBufReadExt;
+    let db = TestDb::create().await;
+    let api = lab_stack(&db).await;
+    let folder = folder("submit");
+    let nowhere = format!("http://{}", closed_address());
+    let link = ["--name", "Ada L.", "--code", "ROOM-8642"];
+    let mut run = vec!["run", "timeouts", "--target"];
+    let target = format!("api={api}");
+    run.extend([target.as_str(), "--submit", &nowhere]);
+    run.extend(link);
+    let output = runner(&folder, &run).await;
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let run_id = stdout
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("run="))
+        .expect("a run id on the SCORE line")
+        .to_owned();
+    assert!(
+        stderr.contains("board: not submitted: cannot reach the board")
+            && stderr.contains(&format!("runner submit {run_id}")),
+        "{stderr}"
+    );
+
+    // A name the board would refuse stops the run before it starts.
+    let output = runner(
+        &folder,
+        &[
+            "run",
+            "timeouts",
+            "--target",
+            &target,
+            "--submit",
+            &nowhere,
+            "--name",
+            "<b>",
+            "--code",
+            "ROOM-8642",
+        ],
+    )
+    .await;
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("a name may hold"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let mut board = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args([
+            "board",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            "board.sqlite",
+            "--code",
+            "ROOM-8642",
+        ])
+        .current_dir(&folder)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the board");
+    let mut lines = tokio::io::BufReader::new(board.stdout.take().expect("stdout")).lines();
+    let mut url = None;
+    let mut said = String::new();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await
+    {
+        said.push_str(&line);
+        said.push('\n');
+        if let Some(found) = line.strip_prefix("board: ") {
+            url = Some(found.to_owned());
+        }
+        if line.starts_with("Ctrl-C stops the board") {
+            break;
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("the board printed no URL:\n{said}"));
+    assert!(said.contains("code: ROOM-8642"), "{said}");
+    assert!(said.contains("this machine only (loopback)"), "{said}");
+
+    let mut submit = vec!["submit", run_id.as_str(), "--submit", url.as_str()];
+    submit.extend(link);
+    let (stdout, _) = succeeded(&runner(&folder, &submit).await);
+    assert!(
+        stdout.contains(&format!("board: submitted {run_id} as Ada L.")),
+        "{stdout}"
+    );
+    // Sent twice, kept once.
+    let (stdout, _) = succeeded(&runner(&folder, &submit).await);
+    assert!(stdout.contains("was already on the board"), "{stdout}");
+    let page = reqwest::get(&url)
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("<td class=\"name\">Ada L.</td>"), "{page}");
+
+    interrupt(&board);
+    let status = tokio::time::timeout(Duration::from_secs(10), board.wait())
+        .await
+        .expect("the board stops on Ctrl-C")
+        .expect("its status");
+    assert!(status.success(), "{status}");
 }

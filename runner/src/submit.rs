@@ -1,0 +1,139 @@
+//! The participant's side of the room's board: after each run, `runner run
+//! --submit URL` (or `LAB_BOARD`) posts the run's summary to the board
+//! ([`crate::board`]), and `runner submit RUN_ID` sends a saved run again.
+//!
+//! A failed submission never fails the run, nor loses it: the run is
+//! written before anything is sent, and the message says why and how to
+//! retry.
+
+use std::{path::Path, process::ExitCode, time::Duration};
+
+use anyhow::Context;
+use reqwest::StatusCode;
+
+use crate::{
+    board::submission::{CODE_HEADER, Submission, check_name},
+    cli::{BoardLink, SubmitArgs},
+    data::{RunData, Runs},
+};
+
+/// How long a submission may take before the runner gives up on it; a
+/// board on the room's network answers in milliseconds.
+const WITHIN: Duration = Duration::from_secs(10);
+
+/// A board to submit to, checked before any run starts.
+#[derive(Debug, Clone)]
+pub struct Board {
+    url: String,
+    name: String,
+    code: String,
+    client: reqwest::Client,
+}
+
+/// How a submission went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Sent {
+    Kept,
+    /// The board already has this run (a retry of one that got through).
+    AlreadyThere,
+}
+
+impl BoardLink {
+    /// The board to submit to: none without `--submit`; an error, before
+    /// the run, when the name or the code is missing or the name is not
+    /// one the board takes.
+    pub fn board(&self) -> anyhow::Result<Option<Board>> {
+        let Some(url) = &self.board else {
+            return Ok(None);
+        };
+        let name = self
+            .name
+            .as_deref()
+            .map(str::trim)
+            .context("--submit needs your name on the board: --name or LAB_NAME")?;
+        check_name(name).map_err(|problem| anyhow::anyhow!("--name `{name}`: {problem}"))?;
+        let code = self.code.clone().context(
+            "--submit needs the room code from the facilitator: --code or LAB_BOARD_CODE",
+        )?;
+        let url = url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            anyhow::bail!(
+                "--submit `{url}` is not an http:// URL; the board prints its URL at start"
+            );
+        }
+        let client = reqwest::Client::builder()
+            .timeout(WITHIN)
+            .build()
+            .context("cannot set up an HTTP client")?;
+        Ok(Some(Board {
+            url: url.to_owned(),
+            name: name.to_owned(),
+            code,
+            client,
+        }))
+    }
+}
+
+impl Board {
+    /// Posts `data`'s summary. The error says what went wrong, in words.
+    pub async fn send(&self, data: &RunData) -> anyhow::Result<Sent> {
+        let submission = Submission::of_run(&self.name, data);
+        let response = self
+            .client
+            .post(format!("{}/submissions", self.url))
+            .header(CODE_HEADER, &self.code)
+            .json(&submission)
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot reach the board at {}: {error}", self.url))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(Sent::Kept);
+        }
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let error = body["error"]
+            .as_str()
+            .unwrap_or("no reason given")
+            .to_owned();
+        if status == StatusCode::CONFLICT && body["sent_by"].as_str() == Some(&self.name) {
+            return Ok(Sent::AlreadyThere);
+        }
+        anyhow::bail!("the board refused it ({status}): {error}")
+    }
+
+    /// After a run: sends it, and says how that went on stderr. Never
+    /// fails; a failure names `runner submit` to retry.
+    pub async fn after_run(&self, data: &RunData) {
+        match self.send(data).await {
+            Ok(Sent::Kept) => eprintln!("board: submitted {} as {}", data.run_id, self.name),
+            Ok(Sent::AlreadyThere) => eprintln!("board: {} was already on the board", data.run_id),
+            Err(error) => eprintln!(
+                "board: not submitted: {error:#}\n  the run is saved; to send it again: runner submit {}",
+                data.run_id
+            ),
+        }
+    }
+}
+
+/// `runner submit RUN_ID`: a saved run, sent again.
+pub async fn submit(args: &SubmitArgs) -> anyhow::Result<ExitCode> {
+    let board = args.link.board()?.context(
+        "runner submit needs the board: --submit URL (or LAB_BOARD), with --name and --code",
+    )?;
+    let data = saved_run(&args.reports, &args.run)?;
+    match board.send(&data).await? {
+        Sent::Kept => println!("board: submitted {} as {}", data.run_id, board.name),
+        Sent::AlreadyThere => println!("board: {} was already on the board", data.run_id),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn saved_run(reports: &Path, run_id: &str) -> anyhow::Result<RunData> {
+    let runs = Runs::read(reports);
+    runs.find(run_id).cloned().with_context(|| {
+        format!(
+            "no run `{run_id}` under {}; run ids are in the SCORE lines (run=...)",
+            reports.display()
+        )
+    })
+}
