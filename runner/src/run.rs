@@ -56,6 +56,9 @@ pub async fn run(
     controls: &Controls,
 ) -> anyhow::Result<ExitCode> {
     let scenario = chosen(scenarios, args)?;
+    // A missing name or code for the board stops the run before the local
+    // stack is built.
+    args.link.board()?;
     let root = scenarios.root();
     if !args.local {
         let data = execute(&scenario, args, &args.targets, controls).await?;

@@ -74,6 +74,8 @@ struct Room {
     /// The code's digest: comparing digests in constant time takes as long
     /// whatever the length of the guess.
     code: [u8; 32],
+    /// One entry per name and per address for the board's lifetime: a
+    /// room's worth is small, so nothing is evicted.
     per_name: DefaultKeyedRateLimiter<String>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
 }
