@@ -105,12 +105,19 @@ impl Board {
     /// fails; a failure names `runner submit` to retry.
     pub async fn after_run(&self, data: &RunData) {
         match self.send(data).await {
-            Ok(Sent::Kept) => eprintln!("board: submitted {} as {}", data.run_id, self.name),
-            Ok(Sent::AlreadyThere) => eprintln!("board: {} was already on the board", data.run_id),
+            Ok(sent) => eprintln!("{}", self.said(&sent, &data.run_id)),
             Err(error) => eprintln!(
                 "board: not submitted: {error:#}\n  the run is saved; to send it again: runner submit {}",
                 data.run_id
             ),
+        }
+    }
+
+    /// How a submission went, in one line.
+    fn said(&self, sent: &Sent, run_id: &str) -> String {
+        match sent {
+            Sent::Kept => format!("board: submitted {run_id} as {}", self.name),
+            Sent::AlreadyThere => format!("board: {run_id} was already on the board"),
         }
     }
 }
@@ -121,10 +128,8 @@ pub async fn submit(args: &SubmitArgs) -> anyhow::Result<ExitCode> {
         "runner submit needs the board: --submit URL (or LAB_BOARD), with --name and --code",
     )?;
     let data = saved_run(&args.reports, &args.run)?;
-    match board.send(&data).await? {
-        Sent::Kept => println!("board: submitted {} as {}", data.run_id, board.name),
-        Sent::AlreadyThere => println!("board: {} was already on the board", data.run_id),
-    }
+    let sent = board.send(&data).await?;
+    println!("{}", board.said(&sent, &data.run_id));
     Ok(ExitCode::SUCCESS)
 }
 
