@@ -87,6 +87,13 @@ pub enum Messages {
 /// Builds `lab` in the workspace at `root` and returns the binary's path.
 /// Cargo's own progress and compiler errors go to stderr as usual.
 ///
+/// The runner's package is named too, though only the lab's binary is
+/// built: cargo then resolves the dependencies' features for both, which
+/// are the runner's (its manifest asks for the lab's features as well), so
+/// the lab reuses every dependency the runner's own build compiled. Built
+/// alone, the lab's smaller set of features would make some 300 of them
+/// new units, compiled a second time.
+///
 /// With `build_dir`, cargo keeps its intermediate artifacts (compiled
 /// dependencies, fingerprints) there (`build.build-dir`, stable since
 /// cargo 1.91) and only the final binary under `root`'s `target/`: the
@@ -122,7 +129,15 @@ pub fn build(
     let manifest = root.join("Cargo.toml");
     let mut command = Command::new(&cargo);
     command
-        .args(["build", "--package", "lab", "--bin", "lab"])
+        .args([
+            "build",
+            "--package",
+            "lab",
+            "--package",
+            "runner",
+            "--bin",
+            "lab",
+        ])
         .arg("--message-format=json")
         .arg("--manifest-path")
         .arg(&manifest);

@@ -2,6 +2,7 @@
 
 mod board;
 mod browser;
+mod build;
 mod cluster;
 mod data;
 mod docs;
