@@ -28,8 +28,10 @@ fn resolved(packages: &[&str]) -> BTreeSet<String> {
     }
     let output = command.output().expect("cargo tree runs");
     let (stdout, _) = succeeded(&output);
+    // A blank line separates the trees of two packages.
     stdout
         .lines()
+        .filter(|line| !line.is_empty())
         .map(|line| line.replace(" (*)", "").replace(" (proc-macro)", ""))
         .collect()
 }
