@@ -113,7 +113,7 @@ impl Demo {
                 eprintln!("{}", solution.apply()?);
             }
             eprintln!("\ndemo: case {} ({}), {side}", scenario.case, scenario.name);
-            match run::on_local_stack(&self.config, &scenario, &run_args, controls).await? {
+            match run::on_local_stack(&self.config, &scenario, &run_args, None, controls).await? {
                 Some(data) => runs.push(data),
                 None => return Ok(None),
             }

@@ -38,6 +38,7 @@ use crate::{
     report::{self, Written},
     scenario::{Measure, Scenario, Scenarios, Service, Source},
     score::{self, Score},
+    submit::Board,
     targets::Targets,
     workload,
 };
@@ -57,11 +58,11 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let scenario = chosen(scenarios, args)?;
     // A missing name or code for the board stops the run before the local
-    // stack is built.
-    args.link.board()?;
+    // stack is built, not after the run.
+    let board = args.link.board()?;
     let root = scenarios.root();
     if !args.local {
-        let data = execute(&scenario, args, &args.targets, controls).await?;
+        let data = execute(&scenario, args, &args.targets, board.as_ref(), controls).await?;
         print_next_step(&root, &scenario, &data, args);
         return Ok(exit_code(&data, args.fail_under));
     }
@@ -78,7 +79,8 @@ pub async fn run(
             ExitCode::FAILURE
         });
     }
-    match on_local_stack(&LocalConfig::from_env(&root), &scenario, args, controls).await? {
+    let config = LocalConfig::from_env(&root);
+    match on_local_stack(&config, &scenario, args, board.as_ref(), controls).await? {
         Some(data) => {
             print_next_step(&root, &scenario, &data, args);
             Ok(exit_code(&data, args.fail_under))
@@ -136,6 +138,7 @@ pub async fn on_local_stack(
     config: &LocalConfig,
     scenario: &Scenario,
     args: &RunArgs,
+    board: Option<&Board>,
     controls: &Controls,
 ) -> anyhow::Result<Option<RunData>> {
     let stack = tokio::select! {
@@ -145,7 +148,7 @@ pub async fn on_local_stack(
             return Ok(None);
         }
     };
-    let finished = execute(scenario, args, stack.targets(), controls).await;
+    let finished = execute(scenario, args, stack.targets(), board, controls).await;
     if let Err(error) = stack.stop().await {
         eprintln!("warning: the local stack did not stop cleanly: {error:#}");
     }
@@ -154,15 +157,14 @@ pub async fn on_local_stack(
 
 /// One run against `targets`, in phases: prepare, load with probes beside
 /// it, score, write data.json and the reports, show the summary; then, with
-/// `--submit`, send it to the room's board.
+/// a `board`, send it there.
 pub(crate) async fn execute(
     scenario: &Scenario,
     args: &RunArgs,
     targets: &Targets,
+    board: Option<&Board>,
     controls: &Controls,
 ) -> anyhow::Result<RunData> {
-    // A missing name or code stops the run before it starts, not after.
-    let board = args.link.board()?;
     let prepared = prepare(scenario, args, targets).await?;
     let measured = measure(scenario, prepared.plan, prepared.fetchers, controls).await?;
     let data = RunData {

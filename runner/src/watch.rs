@@ -39,6 +39,7 @@ use crate::{
     },
     run,
     scenario::{Scenario, Scenarios},
+    submit::Board,
 };
 
 /// What is watched, under the repository root: the lab's code, its
@@ -70,9 +71,8 @@ pub async fn watch(
     controls: &Controls,
 ) -> anyhow::Result<ExitCode> {
     // A missing name or code for the board stops watch before its build.
-    args.link.board()?;
-    let mut run_args = RunArgs::on_local_stack(&args.scenario, args.duration, args.reports.clone());
-    run_args.link = args.link.clone();
+    let board = args.link.board()?;
+    let run_args = RunArgs::on_local_stack(&args.scenario, args.duration, args.reports.clone());
     let scenario = run::chosen(scenarios, &run_args)?;
     if scenario.needs_cluster {
         bail!(
@@ -91,6 +91,7 @@ pub async fn watch(
         root,
         scenario,
         run_args,
+        board,
         stack: None,
         previous: None,
         report: None,
@@ -130,6 +131,8 @@ struct Session {
     config: LocalConfig,
     scenario: Scenario,
     run_args: RunArgs,
+    /// Where each run is submitted, with `--submit`.
+    board: Option<Board>,
     saves: Saves,
     keys: Keys,
     /// Up from the first good build to the end of the session.
@@ -190,6 +193,7 @@ impl Session {
                 &self.scenario,
                 &self.run_args,
                 stack.targets(),
+                self.board.as_ref(),
                 &run_controls,
             );
             tokio::pin!(running);

@@ -129,15 +129,8 @@ pub fn build(
     let manifest = root.join("Cargo.toml");
     let mut command = Command::new(&cargo);
     command
-        .args([
-            "build",
-            "--package",
-            "lab",
-            "--package",
-            "runner",
-            "--bin",
-            "lab",
-        ])
+        .args(["build", "--bin", "lab"])
+        .args(["--package", "lab", "--package", "runner"])
         .arg("--message-format=json")
         .arg("--manifest-path")
         .arg(&manifest);
