@@ -23,6 +23,7 @@ use crate::{
     probe::ProbeRecord,
     scenario::{Answers, Method},
     score::Score,
+    shipped::LabEdit,
     workload::Edit,
 };
 
@@ -60,6 +61,11 @@ pub struct RunData {
     /// the scenario's `expect`. Any entry flags the run: its score does not
     /// count.
     pub workload_edits: Vec<Edit>,
+    /// Lab files outside the scenario's `files` that are not as shipped
+    /// (local runs; see `runner/src/shipped.rs`). Any entry flags the run:
+    /// its score does not count.
+    #[serde(default)]
+    pub lab_edits: Vec<LabEdit>,
     /// What the score measured, in 8 hex digits: a hash of the scenario as
     /// run (request, load, probes, checks) and the lab's workload values
     /// (see `runner/src/fingerprint.rs`). `runner leaderboard` ranks only
@@ -77,10 +83,16 @@ impl RunData {
         reports.join(&self.scenario).join(&self.run_id)
     }
 
-    /// The lab's workload was edited: the run is measured, but its score
-    /// does not count.
+    /// The lab's workload, or a lab file that measures the run, was
+    /// edited: the run is measured, but its score does not count.
     pub fn flagged(&self) -> bool {
-        !self.workload_edits.is_empty()
+        !self.workload_edits.is_empty() || !self.lab_edits.is_empty()
+    }
+
+    /// The lab files that were edited, joined with `sep`.
+    pub fn edited_files(&self, sep: &str) -> String {
+        let files: Vec<&str> = self.lab_edits.iter().map(|e| e.file.as_str()).collect();
+        files.join(sep)
     }
 
     /// The workload keys that were edited, joined with `sep`.
@@ -265,6 +277,7 @@ pub(crate) fn example(scenario: &str, run_id: &str, total: u32, fingerprint: &st
             answers: None,
         },
         workload_edits: Vec::new(),
+        lab_edits: Vec::new(),
         fingerprint: fingerprint.into(),
         totals: Totals {
             intended: 1,

@@ -57,6 +57,7 @@ pub async fn demo(
             root: tree,
             // The checkout's compiled dependencies, not a second copy.
             build_dir: Some(root.join("target")),
+            case_files: copy.case_files(),
             ..checkout
         },
         reports: std::path::absolute(&args.reports)

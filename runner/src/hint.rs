@@ -125,7 +125,17 @@ pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, how: Rerun) -
     if data.interrupted {
         return None;
     }
-    if data.flagged() {
+    if data.workload_edits.is_empty() && !data.lab_edits.is_empty() {
+        return Some(format!(
+            "next: put the lab's own files back ({}: `git checkout -- <file>`, or \
+             `git stash` to keep your changes), then rerun: {}. The lesson is at `{}`, in {}.",
+            data.edited_files(", "),
+            rerun(scenario, how),
+            marker(scenario.case),
+            scenario.files.join(", ")
+        ));
+    }
+    if !data.workload_edits.is_empty() {
         return Some(format!(
             "next: put the workload back ({}: the lab's flags and environment \
              variables, see `lab --help`), then rerun: {}. The lesson is at `{}`.",

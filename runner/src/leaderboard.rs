@@ -175,6 +175,24 @@ fn scenario_scoring(scenario: &Scenario) -> String {
             }
         );
     }
+    let lessons: Vec<String> = scenario
+        .checks
+        .iter()
+        .filter_map(|check| {
+            Some(format!(
+                "- `{}`: {}",
+                check.label(),
+                check.lesson.as_deref()?
+            ))
+        })
+        .collect();
+    if !lessons.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nWhen a check fails, the terminal and the report say what that most often means:\n{}",
+            lessons.join("\n")
+        );
+    }
     if let Some(answers) = &scenario.answers {
         let _ = writeln!(
             out,

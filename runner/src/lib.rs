@@ -43,6 +43,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod score;
+pub mod shipped;
 pub mod solutions;
 pub mod submit;
 pub mod targets;

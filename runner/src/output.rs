@@ -12,6 +12,7 @@ use crate::{
     data::RunData,
     load::collector::Totals,
     score::{self, CheckResult, Score},
+    shipped::LabEdit,
     workload::Edit,
 };
 
@@ -52,6 +53,9 @@ pub fn checks(score: &Score) -> String {
             unit.show(check.target),
             check.label,
         );
+        if let Some(lesson) = check.lesson.as_deref().filter(|_| !check.met) {
+            let _ = writeln!(out, "      → {lesson}");
+        }
     }
     out
 }
@@ -62,11 +66,13 @@ pub fn score_line(data: &RunData) -> String {
     let totals = &data.totals;
     let (p95, errors) = p95_and_errors(totals);
     let interrupted = if data.interrupted { " interrupted" } else { "" };
-    let flagged = if data.flagged() {
-        format!(" FLAGGED=workload-edited:{}", data.edited_keys(","))
-    } else {
-        String::new()
-    };
+    let mut flagged = String::new();
+    if !data.workload_edits.is_empty() {
+        flagged += &format!(" FLAGGED=workload-edited:{}", data.edited_keys(","));
+    }
+    if !data.lab_edits.is_empty() {
+        flagged += &format!(" FLAGGED=lab-edited:{}", data.edited_files(","));
+    }
     format!(
         "SCORE {} {}/100 | p95={p95} err={errors} sent={}/{} fp={} run={}{interrupted}{flagged}",
         data.scenario,
@@ -102,6 +108,8 @@ pub struct Summary {
     pub interrupted: bool,
     /// Any entry flags the run: its score does not count.
     pub workload_edits: Vec<Edit>,
+    /// Lab files not as shipped; any entry flags the run too.
+    pub lab_edits: Vec<LabEdit>,
     pub fingerprint: String,
     pub checks: Vec<CheckResult>,
     pub intended: u64,
@@ -124,6 +132,7 @@ impl Summary {
             score: data.score.total,
             interrupted: data.interrupted,
             workload_edits: data.workload_edits.clone(),
+            lab_edits: data.lab_edits.clone(),
             fingerprint: data.fingerprint.clone(),
             checks: data.score.checks.clone(),
             intended: data.totals.intended,

@@ -38,6 +38,7 @@ use crate::{
     report::{self, Written},
     scenario::{Measure, Scenario, Scenarios, Service, Source},
     score::{self, Score},
+    shipped,
     submit::Board,
     targets::Targets,
     workload,
@@ -62,7 +63,15 @@ pub async fn run(
     let board = args.link.board()?;
     let root = scenarios.root();
     if !args.local {
-        let data = execute(&scenario, args, &args.targets, board.as_ref(), controls).await?;
+        let data = execute(
+            &scenario,
+            args,
+            &args.targets,
+            None,
+            board.as_ref(),
+            controls,
+        )
+        .await?;
         print_next_step(&root, &scenario, &data, args);
         return Ok(exit_code(&data, args.fail_under));
     }
@@ -79,7 +88,10 @@ pub async fn run(
             ExitCode::FAILURE
         });
     }
-    let config = LocalConfig::from_env(&root);
+    let config = LocalConfig {
+        case_files: scenarios.case_files(),
+        ..LocalConfig::from_env(&root)
+    };
     match on_local_stack(&config, &scenario, args, board.as_ref(), controls).await? {
         Some(data) => {
             print_next_step(&root, &scenario, &data, args);
@@ -148,7 +160,15 @@ pub async fn on_local_stack(
             return Ok(None);
         }
     };
-    let finished = execute(scenario, args, stack.targets(), board, controls).await;
+    let finished = execute(
+        scenario,
+        args,
+        stack.targets(),
+        Some(config),
+        board,
+        controls,
+    )
+    .await;
     if let Err(error) = stack.stop().await {
         eprintln!("warning: the local stack did not stop cleanly: {error:#}");
     }
@@ -157,14 +177,20 @@ pub async fn on_local_stack(
 
 /// One run against `targets`, in phases: prepare, load with probes beside
 /// it, score, write data.json and the reports, show the summary; then, with
-/// a `board`, send it there.
+/// a `board`, send it there. `local`: the local stack's tree, whose lab
+/// the targets were built from, compared with the shipped lab.
 pub(crate) async fn execute(
     scenario: &Scenario,
     args: &RunArgs,
     targets: &Targets,
+    local: Option<&LocalConfig>,
     board: Option<&Board>,
     controls: &Controls,
 ) -> anyhow::Result<RunData> {
+    let lab_edits = match local {
+        Some(config) => shipped::edits(&config.root, &config.case_files)?,
+        None => Vec::new(),
+    };
     let prepared = prepare(scenario, args, targets).await?;
     let measured = measure(scenario, prepared.plan, prepared.fetchers, controls).await?;
     let data = RunData {
@@ -179,6 +205,7 @@ pub(crate) async fn execute(
         settings: prepared.settings,
         fingerprint: fingerprint::fingerprint(scenario, &prepared.workload_edits),
         workload_edits: prepared.workload_edits,
+        lab_edits,
         totals: measured.load.totals,
         probes: measured.probes,
     };
@@ -313,11 +340,13 @@ async fn write(reports: &Path, data: &RunData) -> anyhow::Result<Written> {
 /// The checks and the SCORE line (or the `--json` summary), where the
 /// files are, and the report in the browser.
 fn show(data: &RunData, written: &Written, args: &RunArgs) {
-    let flagged = if data.flagged() {
-        workload::explain(&data.workload_edits)
-    } else {
-        String::new()
-    };
+    let mut flagged = String::new();
+    if !data.workload_edits.is_empty() {
+        flagged += &workload::explain(&data.workload_edits);
+    }
+    if !data.lab_edits.is_empty() {
+        flagged += &shipped::explain(&data.lab_edits);
+    }
     let summary = format!(
         "{}{flagged}{}",
         output::checks(&data.score),

@@ -51,6 +51,9 @@ pub struct CheckResult {
     pub gate: bool,
     /// The value reached the target.
     pub met: bool,
+    /// The scenario's line for a failure of this check, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson: Option<String>,
 }
 
 /// What a check's numbers measure, so that a person reads `12.0 s` and
@@ -166,6 +169,7 @@ pub fn score(checks: &[Check], mut measure: impl FnMut(&Check) -> Option<f64>) -
                 },
                 gate: check.gate,
                 met: share >= 1.0,
+                lesson: check.lesson.clone(),
             }
         })
         .collect();
@@ -227,6 +231,7 @@ mod tests {
             weight,
             gate: false,
             last: None,
+            lesson: None,
         }
     }
 

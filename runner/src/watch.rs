@@ -85,7 +85,10 @@ pub async fn watch(
     }
     let root = std::path::absolute(scenarios.root()).context("cannot resolve the tree's root")?;
     let mut session = Session {
-        config: LocalConfig::from_env(&root),
+        config: LocalConfig {
+            case_files: scenarios.case_files(),
+            ..LocalConfig::from_env(&root)
+        },
         saves: Saves::watch(&root)?,
         keys: Keys::start(),
         root,
@@ -193,6 +196,7 @@ impl Session {
                 &self.scenario,
                 &self.run_args,
                 stack.targets(),
+                Some(&self.config),
                 self.board.as_ref(),
                 &run_controls,
             );

@@ -1,19 +1,25 @@
-//! Whether the work behind an answer really happened, counted outside the
-//! case files, so that a "fix" that skips the work cannot score however
-//! fast it is. The scenarios gate on these (see `scenarios.toml`):
+//! Whether the work behind an answer really happened, checked outside the
+//! case files, answer by answer, so that a "fix" that skips the work cannot
+//! score however fast it is. The scenarios gate on these (see
+//! `scenarios.toml`):
 //!
-//! - `/debug/recommendations` (case 1): answers that say `"source": "dep"`
-//!   against the calls dep really answered. A fallback dressed up as dep's
-//!   answer shows as `unbacked`.
-//! - `/debug/orders` (case 2): orders answered 201 against the rows in
-//!   `orders` and the prices dep gave. An order answered without its price,
-//!   or before (or without) being recorded, shows as `unpriced` or
-//!   `unrecorded`.
+//! - `/debug/recommendations` (case 1): an answer that says
+//!   `"source": "dep"` must have a dep answer behind it in the same request
+//!   (see [`super::scope`]); one without is `unbacked`.
+//! - `/debug/orders` (case 2): before a 201 leaves, the layer reads the
+//!   receipt and looks the order up on a connection of its own. An order
+//!   answered without a dep answer in its request is `unpriced`; one not
+//!   in `orders` is `unrecorded`; one recorded at another price than the
+//!   receipt's is `misrecorded`. A call to dep made while the request held
+//!   a database connection (and so perhaps its transaction and row lock)
+//!   is counted in `dep_calls_holding_db`.
+//! - Both carry `dep`: what dep itself says it served since the last
+//!   reset, so that calls the api's counters never see (a hedge, a call
+//!   made only to back a claim, another behaviour than the workload's)
+//!   show too.
 //!
-//! Answers are counted by a layer on the route, once the handler has
-//! finished; rows by a count on a connection of its own; dep's answers by
-//! the dep client. Honest code keeps every gap at 0 at every instant: the
-//! work is done before the answer leaves the handler.
+//! Honest code keeps every gap at 0: the work is done before the answer
+//! leaves the handler, and the remote call holds no connection.
 
 use std::{
     borrow::Cow,
@@ -33,57 +39,115 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{error::ApiError, state::AppState};
-use crate::server;
+use super::{error::ApiError, scope, state::AppState};
+use crate::{
+    dep::{self, behaviour::Behaviour},
+    server,
+};
 
-/// Answers counted by a route's layer since start-up or the last reset:
-/// case 1's answers that claim dep, case 2's orders answered 201.
+/// A count kept by a route's layer since start-up or the last reset.
 #[derive(Debug, Default)]
-pub struct Answered(AtomicU64);
+pub struct Counter(AtomicU64);
 
-impl Answered {
-    pub fn reset(&self) {
+impl Counter {
+    fn reset(&self) {
         self.0.store(0, Ordering::Relaxed);
     }
 
-    fn count(&self) -> u64 {
+    fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn add_one(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+    fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
     }
 }
 
-/// What the api counts, for `POST /admin/reset` to zero.
+/// What the layers count, for `POST /admin/reset` to zero.
 #[derive(Debug, Default)]
 pub struct Audit {
-    pub recommendations_from_dep: Answered,
-    pub orders_answered: Answered,
+    recommendations: Counter,
+    from_dep: Counter,
+    unbacked: Counter,
+    orders: Counter,
+    orders_answered: Counter,
+    unpriced: Counter,
+    unrecorded: Counter,
+    misrecorded: Counter,
+    dep_calls_holding_db: Counter,
 }
 
 impl Audit {
     pub fn reset(&self) {
-        self.recommendations_from_dep.reset();
-        self.orders_answered.reset();
+        for counter in [
+            &self.recommendations,
+            &self.from_dep,
+            &self.unbacked,
+            &self.orders,
+            &self.orders_answered,
+            &self.unpriced,
+            &self.unrecorded,
+            &self.misrecorded,
+            &self.dep_calls_holding_db,
+        ] {
+            counter.reset();
+        }
+    }
+}
+
+/// What dep says it served since the last reset, for one case.
+#[derive(Debug, Serialize)]
+pub struct DepServed {
+    /// Calls dep served, whatever their behaviour.
+    pub calls: u64,
+    /// Calls per request of the case: 1 when each request asks dep once.
+    /// A hedge (the same call sent twice) or extra calls show above 1.
+    pub calls_per_request: f64,
+    /// Calls with another behaviour than the case's workload.
+    pub off_workload: u64,
+    /// Calls that drew the brownout's hang.
+    pub hung: u64,
+    /// Most calls dep served at once: what the api's connection cap
+    /// (`--dep-max-connections`) really allowed.
+    pub most_in_flight: u64,
+}
+
+impl DepServed {
+    fn of(served: &dep::Stats, workload: &Behaviour, requests: u64) -> Self {
+        let calls = served.calls();
+        Self {
+            calls,
+            calls_per_request: if requests == 0 {
+                0.0
+            } else {
+                calls as f64 / requests as f64
+            },
+            off_workload: calls.saturating_sub(served.calls_with(workload)),
+            hung: served.hung,
+            most_in_flight: served.most_in_flight,
+        }
     }
 }
 
 /// The JSON shape of `/debug/recommendations`.
 #[derive(Debug, Serialize)]
 pub struct RecommendationStats {
+    /// Requests to `/cases/timeouts`.
+    pub requests: u64,
     /// Answers that said `"source": "dep"`.
     pub from_dep: u64,
-    /// Calls dep answered.
+    /// Calls dep answered to the dep client.
     pub dep_answered: u64,
-    /// Answers that claim dep beyond the calls dep answered.
+    /// Answers that said `"source": "dep"` with no dep answer in their
+    /// request.
     pub unbacked: u64,
+    pub dep: DepServed,
 }
 
-/// A recommendation is a few dozen bytes. The layer reads at most this
-/// much, and answers 500 for a body it could not read: nothing it cannot
-/// check goes out.
-const MAX_RECOMMENDATION_BYTES: usize = 64 * 1024;
+/// A recommendation or a receipt is a few dozen bytes. The layers read at
+/// most this much, and answer 500 for a body they could not read: nothing
+/// they cannot check goes out.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// The field of an answer the layer reads (escapes included, as the
 /// runner reads it).
@@ -93,78 +157,132 @@ struct Source<'a> {
     source: Option<Cow<'a, str>>,
 }
 
-/// The layer on `GET /cases/timeouts`: counts the answers that say they
-/// came from dep. Reads the (small) body and hands it on unchanged.
+/// The layer on `GET /cases/timeouts`: runs the request in its own audit
+/// scope and counts the answers that say they came from dep, and those of
+/// them with no dep answer behind them. Reads the (small) body and hands it
+/// on unchanged.
 pub async fn count_from_dep(
     State(audit): State<Arc<Audit>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = next.run(request).await.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_RECOMMENDATION_BYTES).await else {
-        let message = "the answer could not be read to the end".to_owned();
-        return server::error_response(StatusCode::INTERNAL_SERVER_ERROR, message);
+    audit.recommendations.add(1);
+    let (response, record) = scope::run(next.run(request)).await;
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_ANSWER_BYTES).await else {
+        return unreadable();
     };
     let claims_dep = serde_json::from_slice::<Source>(&bytes)
         .is_ok_and(|answer| answer.source.as_deref() == Some("dep"));
     if parts.status.is_success() && claims_dep {
-        audit.recommendations_from_dep.add_one();
+        audit.from_dep.add(1);
+        if record.dep_answers() == 0 {
+            audit.unbacked.add(1);
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }
 
-pub async fn recommendation_stats(State(state): State<AppState>) -> Json<RecommendationStats> {
-    // Answers first, as for orders (below).
-    let from_dep = state.audit.recommendations_from_dep.count();
-    let dep_answered = state.dep.stats().answered;
-    Json(RecommendationStats {
-        from_dep,
-        dep_answered,
-        unbacked: from_dep.saturating_sub(dep_answered),
-    })
+fn unreadable() -> Response {
+    let message = "the answer could not be read to the end".to_owned();
+    server::error_response(StatusCode::INTERNAL_SERVER_ERROR, message)
+}
+
+pub async fn recommendation_stats(
+    State(state): State<AppState>,
+) -> Result<Json<RecommendationStats>, ApiError> {
+    // dep's count first, then the requests: every call follows its
+    // request's count, so honest code never shows more calls than requests.
+    let served = state.dep.served().await?;
+    let audit = &state.audit;
+    let requests = audit.recommendations.get();
+    Ok(Json(RecommendationStats {
+        requests,
+        from_dep: audit.from_dep.get(),
+        dep_answered: state.dep.stats().answered,
+        unbacked: audit.unbacked.get(),
+        dep: DepServed::of(&served, &state.workload.timeouts_dep, requests),
+    }))
 }
 
 /// The JSON shape of `/debug/orders`.
 #[derive(Debug, Serialize)]
 pub struct OrderStats {
+    /// Requests to `/cases/tx`.
+    pub requests: u64,
     /// Orders answered 201 Created.
     pub answered: u64,
     /// Rows in `orders`, committed.
     pub recorded: u64,
-    /// Calls dep (the pricing service) answered.
+    /// Calls dep (the pricing service) answered to the dep client.
     pub priced: u64,
-    /// Answered but not (yet) recorded: 0 when every order is committed
-    /// before it is answered.
-    pub unrecorded: u64,
-    /// Answered without a price from dep.
+    /// Orders answered with no dep answer in their request.
     pub unpriced: u64,
+    /// Orders answered that were not in `orders` when their 201 left.
+    pub unrecorded: u64,
+    /// Orders answered whose row holds another price than the receipt.
+    pub misrecorded: u64,
+    /// Calls to dep made while their request held a database connection.
+    pub dep_calls_holding_db: u64,
+    pub dep: DepServed,
 }
 
-/// The layer on `POST /cases/tx`: counts its 201 answers once the handler
-/// has finished with them.
-pub async fn count_orders(
-    State(audit): State<Arc<Audit>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
-    if response.status() == StatusCode::CREATED {
-        audit.orders_answered.add_one();
+/// The fields of a receipt the layer checks.
+#[derive(Deserialize)]
+struct Receipt {
+    order_id: i64,
+    price_cents: i64,
+}
+
+/// The layer on `POST /cases/tx`: runs the request in its own audit scope
+/// and, before a 201 leaves, checks that its order was priced by dep in
+/// this request and is recorded at the receipt's price.
+pub async fn check_orders(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let audit = &state.audit;
+    audit.orders.add(1);
+    let (response, record) = scope::run(next.run(request)).await;
+    audit
+        .dep_calls_holding_db
+        .add(u64::from(record.dep_calls_holding_db()));
+    if response.status() != StatusCode::CREATED {
+        return response;
     }
-    response
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_ANSWER_BYTES).await else {
+        return unreadable();
+    };
+    audit.orders_answered.add(1);
+    if record.dep_answers() == 0 {
+        audit.unpriced.add(1);
+    }
+    match serde_json::from_slice::<Receipt>(&bytes) {
+        Ok(receipt) => match state.db.recorded_price(receipt.order_id).await {
+            Ok(Some(price)) if price == receipt.price_cents => {}
+            Ok(Some(_)) => audit.misrecorded.add(1),
+            Ok(None) => audit.unrecorded.add(1),
+            Err(error) => {
+                tracing::warn!(%error, "could not check an order: counted as unrecorded");
+                audit.unrecorded.add(1);
+            }
+        },
+        Err(_) => audit.unrecorded.add(1),
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 pub async fn order_stats(State(state): State<AppState>) -> Result<Json<OrderStats>, ApiError> {
-    // Answers first: anything answered by then is committed by then, so
-    // honest code never shows a gap that is only the probe's timing.
-    let answered = state.audit.orders_answered.count();
-    let priced = state.dep.stats().answered;
-    let recorded = state.db.orders_recorded().await?;
+    let served = state.dep.served().await?;
+    let audit = &state.audit;
+    let requests = audit.orders.get();
     Ok(Json(OrderStats {
-        answered,
-        recorded,
-        priced,
-        unrecorded: answered.saturating_sub(recorded),
-        unpriced: answered.saturating_sub(priced),
+        requests,
+        answered: audit.orders_answered.get(),
+        recorded: state.db.orders_recorded().await?,
+        priced: state.dep.stats().answered,
+        unpriced: audit.unpriced.get(),
+        unrecorded: audit.unrecorded.get(),
+        misrecorded: audit.misrecorded.get(),
+        dep_calls_holding_db: audit.dep_calls_holding_db.get(),
+        dep: DepServed::of(&served, &state.workload.tx_dep, requests),
     }))
 }

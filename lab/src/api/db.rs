@@ -6,6 +6,7 @@
 //! (the caller waited, and we record how long).
 
 use std::{
+    ops::{Deref, DerefMut},
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -21,15 +22,16 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-use super::error::ApiError;
+use super::{error::ApiError, scope};
 use crate::cli::ApiKnobs;
 
 /// The pool plus its wait counters. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: PgPool,
-    /// One connection of its own for `/debug/orders`, so that probing
-    /// never takes a connection the requests are waiting for.
+    /// Connections of its own for the audit (`/debug/orders` and the check
+    /// of each order answered), so that auditing never takes a connection
+    /// the requests are waiting for, nor shows in `/debug/dbstats`.
     debug: PgPool,
     pool_size: u32,
     waits: Arc<WaitCounters>,
@@ -91,8 +93,9 @@ impl Db {
                 })
             })
             .connect_lazy_with(options.clone());
+        // Two: the check of each order answered, and the probe's count.
         let debug = PgPoolOptions::new()
-            .max_connections(1)
+            .max_connections(2)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(options);
         Ok(Self {
@@ -125,10 +128,10 @@ impl Db {
     }
 
     /// A connection for one request, timing the wait if there was one.
-    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, ApiError> {
+    pub async fn acquire(&self) -> Result<Connection, ApiError> {
         self.waits.acquires.fetch_add(1, Ordering::Relaxed);
         if let Some(conn) = self.pool.try_acquire() {
-            return Ok(conn);
+            return Ok(Connection::lent(conn));
         }
         let started = Instant::now();
         let result = self.pool.acquire().await;
@@ -139,7 +142,7 @@ impl Db {
         waits.wait_total_us.fetch_add(waited_us, Ordering::Relaxed);
         waits.wait_max_us.fetch_max(waited_us, Ordering::Relaxed);
         match result {
-            Ok(conn) => Ok(conn),
+            Ok(conn) => Ok(Connection::lent(conn)),
             Err(sqlx::Error::PoolTimedOut) => {
                 waits.timeouts.fetch_add(1, Ordering::Relaxed);
                 Err(ApiError::PoolExhausted {
@@ -168,6 +171,16 @@ impl Db {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
+    /// The price recorded (committed) for order `id`, if it is recorded,
+    /// read on the debug connection.
+    pub async fn recorded_price(&self, id: i64) -> Result<Option<i64>, ApiError> {
+        let price = sqlx::query_scalar("SELECT price_cents FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.debug)
+            .await?;
+        Ok(price)
+    }
+
     pub fn stats(&self) -> DbStats {
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
         let waits = &self.waits;
@@ -187,7 +200,7 @@ impl Db {
     /// without a restart (`make reset`, the runner before each run).
     pub async fn reset(&self) -> Result<(), ApiError> {
         let mut conn = self.acquire().await?;
-        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+        let mut tx = sqlx::Acquire::begin(&mut **conn).await?;
         sqlx::query("TRUNCATE orders RESTART IDENTITY")
             .execute(&mut *tx)
             .await?;
@@ -211,6 +224,38 @@ impl Db {
     pub async fn close(&self) {
         self.debug.close().await;
         self.pool.close().await;
+    }
+}
+
+/// A pooled connection lent to one request: a `PoolConnection` (it derefs
+/// to one) that the request's audit scope counts while it is held, so that
+/// a call to dep made meanwhile is seen (see [`scope`]).
+#[derive(Debug)]
+pub struct Connection {
+    conn: PoolConnection<Postgres>,
+    _held: scope::Holding,
+}
+
+impl Connection {
+    fn lent(conn: PoolConnection<Postgres>) -> Self {
+        Self {
+            conn,
+            _held: scope::Holding::start(),
+        }
+    }
+}
+
+impl Deref for Connection {
+    type Target = PoolConnection<Postgres>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
     }
 }
 

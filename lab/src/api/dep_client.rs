@@ -18,12 +18,18 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use crate::dep::behaviour::Behaviour;
+use super::scope;
+use crate::dep::{self, behaviour::Behaviour};
+
+/// How long the api waits for dep's own counters (`/stats`, reset).
+const ASK_DEP_WITHIN: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct DepClient {
     http: reqwest::Client,
     work_url: Url,
+    stats_url: Url,
+    reset_url: Url,
     slots: Arc<Semaphore>,
     max: u32,
     waiting: Arc<AtomicU64>,
@@ -80,10 +86,11 @@ impl DepClient {
             // may wait for an answer forever: reqwest has no default timeout.
             .connect_timeout(Duration::from_secs(1))
             .build()?;
-        let work_url = dep_url.join("work")?;
         Ok(Self {
             http,
-            work_url,
+            work_url: dep_url.join("work")?,
+            stats_url: dep_url.join("stats")?,
+            reset_url: dep_url.join("admin/reset")?,
             slots: Arc::new(Semaphore::new(max_connections as usize)),
             max: max_connections,
             waiting: Arc::default(),
@@ -102,6 +109,7 @@ impl DepClient {
         let _slot = slot.map_err(|_| DepCallError::ShuttingDown)?;
         let mut url = self.work_url.clone();
         url.set_query(Some(&behaviour.to_string()));
+        scope::dep_call_starts();
         let answer = self
             .http
             .get(url)
@@ -111,6 +119,7 @@ impl DepClient {
             .json::<DepAnswer>()
             .await?;
         self.answered.fetch_add(1, Ordering::Relaxed);
+        scope::dep_answered();
         Ok(answer)
     }
 
@@ -124,9 +133,31 @@ impl DepClient {
         }
     }
 
-    /// Zeroes the answered calls (`POST /admin/reset`).
-    pub fn reset(&self) {
+    /// dep's own counters: what it served, per behaviour (`GET /stats`).
+    pub async fn served(&self) -> Result<dep::Stats, DepCallError> {
+        let stats = self
+            .http
+            .get(self.stats_url.clone())
+            .timeout(ASK_DEP_WITHIN)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(stats)
+    }
+
+    /// Zeroes the answered calls here and dep's own counters
+    /// (`POST /admin/reset`).
+    pub async fn reset(&self) -> Result<(), DepCallError> {
         self.answered.store(0, Ordering::Relaxed);
+        self.http
+            .post(self.reset_url.clone())
+            .timeout(ASK_DEP_WITHIN)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
     }
 }
 

@@ -9,8 +9,8 @@
 //! | `GET /readyz`          | ready: PostgreSQL answers                         |
 //! | `GET /debug/dbstats`   | DB pool use and waits                             |
 //! | `GET /debug/depstats`  | dep client slots in use and waiters               |
-//! | `GET /debug/recommendations` | case 1: answers that claim dep, dep's answers |
-//! | `GET /debug/orders`    | case 2: orders answered, recorded and priced      |
+//! | `GET /debug/recommendations` | case 1: answers that claim dep, what dep served |
+//! | `GET /debug/orders`    | case 2: orders answered, recorded, priced; dep calls |
 //! | `GET /debug/workload`  | the workload parameters and knobs in force        |
 //! | `POST /admin/reset`    | data back to seed values, counters zeroed         |
 //!
@@ -24,6 +24,7 @@ pub mod audit;
 pub mod db;
 pub mod dep_client;
 pub mod error;
+pub mod scope;
 pub mod state;
 
 use std::time::Duration;
@@ -72,8 +73,8 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/cases/tx",
             post(cases::tx::place_order).route_layer(middleware::from_fn_with_state(
-                state.audit.clone(),
-                audit::count_orders,
+                state.clone(),
+                audit::check_orders,
             )),
         )
         .route("/cases/autoscale", get(cases::autoscale::crunch))
@@ -125,7 +126,7 @@ async fn workload(State(state): State<AppState>) -> Json<Value> {
 
 async fn reset(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.db.reset().await?;
-    state.dep.reset();
+    state.dep.reset().await?;
     state.audit.reset();
     Ok(Json(json!({ "reset": true })))
 }

@@ -9,12 +9,21 @@
 //! drops the handler's future, which stops the wait: dep does no work for
 //! callers that are gone. `/stats` counts such abandoned calls, so tests and
 //! participants can see that a timeout in the caller really frees dep.
+//!
+//! dep is also the one party that knows what it was asked to do, whatever
+//! the caller's code says: `/stats` counts the calls it served per
+//! behaviour, the calls that hung, and the most calls it served at once.
+//! The api reads these for the scenarios' gates (`api/audit.rs`);
+//! `POST /admin/reset` zeroes them before a run.
 
 pub mod behaviour;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use axum::{
@@ -22,9 +31,9 @@ use axum::{
     extract::{RawQuery, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{cli::DepArgs, server};
 use behaviour::{Behaviour, BehaviourError, Outcome};
@@ -44,27 +53,81 @@ pub fn app() -> Router {
     Router::new()
         .route("/work", get(work))
         .route("/stats", get(stats))
+        .route("/admin/reset", post(reset))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(Arc::new(Counters::default()))
 }
 
-/// Counters behind `/stats`. Atomics, not a Mutex: each request touches
-/// them twice and they must not become a point of contention.
+/// Counters behind `/stats`. Atomics, not a Mutex, where each request
+/// touches them: they must not become a point of contention. The calls per
+/// behaviour are a map behind a std Mutex (nothing awaits while it is held,
+/// and it is held for one lookup).
 #[derive(Debug, Default)]
 struct Counters {
     in_flight: AtomicU64,
+    most_in_flight: AtomicU64,
     completed: AtomicU64,
     abandoned: AtomicU64,
+    hung: AtomicU64,
+    by_behaviour: Mutex<BTreeMap<String, u64>>,
 }
 
-#[derive(Debug, Serialize)]
-struct Stats {
+/// Distinct behaviours counted one by one; the calls of any more are
+/// counted under [`OTHER_BEHAVIOURS`], so a caller cannot grow the map
+/// without bound.
+const MAX_BEHAVIOURS: usize = 64;
+const OTHER_BEHAVIOURS: &str = "(other)";
+
+/// The JSON shape of dep's `/stats`. Counters run from start-up or the
+/// last `POST /admin/reset`; `in_flight` is always now.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Stats {
     /// Calls being served now.
-    in_flight: u64,
+    pub in_flight: u64,
+    /// Most calls served at once.
+    pub most_in_flight: u64,
     /// Calls answered (successes and injected failures).
-    completed: u64,
+    pub completed: u64,
     /// Calls whose caller went away before the answer.
-    abandoned: u64,
+    pub abandoned: u64,
+    /// Calls that drew a brownout hang (answered or abandoned).
+    pub hung: u64,
+    /// Calls served, by behaviour: the query string as dep reads it (see
+    /// [`Behaviour`]'s `Display`), so two spellings of one behaviour count
+    /// as one.
+    pub by_behaviour: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    /// Every call served, whatever its behaviour.
+    pub fn calls(&self) -> u64 {
+        self.by_behaviour.values().sum()
+    }
+
+    /// Calls served with `behaviour`.
+    pub fn calls_with(&self, behaviour: &Behaviour) -> u64 {
+        self.by_behaviour
+            .get(&behaviour.to_string())
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Counters {
+    fn count_behaviour(&self, behaviour: &Behaviour) {
+        let key = behaviour.to_string();
+        let mut map = self
+            .by_behaviour
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(calls) = map.get_mut(&key) {
+            *calls += 1;
+        } else if map.len() < MAX_BEHAVIOURS {
+            map.insert(key, 1);
+        } else {
+            *map.entry(OTHER_BEHAVIOURS.to_owned()).or_default() += 1;
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +168,10 @@ async fn work(
         (behaviour.plan(&mut rng), rand::Rng::r#gen(&mut rng))
     };
 
+    counters.count_behaviour(&behaviour);
+    if plan.outcome == Outcome::Hung {
+        counters.hung.fetch_add(1, Ordering::Relaxed);
+    }
     let call = InFlight::start(&counters);
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
@@ -124,11 +191,38 @@ async fn work(
 }
 
 async fn stats(State(counters): State<Arc<Counters>>) -> Json<Stats> {
+    let by_behaviour = counters
+        .by_behaviour
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     Json(Stats {
         in_flight: counters.in_flight.load(Ordering::Relaxed),
+        most_in_flight: counters.most_in_flight.load(Ordering::Relaxed),
         completed: counters.completed.load(Ordering::Relaxed),
         abandoned: counters.abandoned.load(Ordering::Relaxed),
+        hung: counters.hung.load(Ordering::Relaxed),
+        by_behaviour,
     })
+}
+
+/// Zeroes the counters (not the calls in flight): the api asks for this at
+/// its own reset, before each run.
+async fn reset(State(counters): State<Arc<Counters>>) -> Json<serde_json::Value> {
+    counters
+        .by_behaviour
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+    for counter in [
+        &counters.completed,
+        &counters.abandoned,
+        &counters.hung,
+        &counters.most_in_flight,
+    ] {
+        counter.store(0, Ordering::Relaxed);
+    }
+    Json(serde_json::json!({ "reset": true }))
 }
 
 /// Counts a call while it is in flight. If the handler's future is dropped
@@ -141,7 +235,8 @@ struct InFlight<'a> {
 
 impl<'a> InFlight<'a> {
     fn start(counters: &'a Counters) -> Self {
-        counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        let now = counters.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        counters.most_in_flight.fetch_max(now, Ordering::Relaxed);
         Self {
             counters,
             finished: false,

@@ -20,7 +20,7 @@ use std::{
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::job::JobClass;
+use super::job::{Job, JobClass};
 
 /// A std Mutex, not a tokio one: nothing awaits while it is held, and every
 /// critical section is a few map operations.
@@ -46,6 +46,8 @@ struct Inner {
 struct ClassRecord {
     /// Jobs queued.
     submitted: u64,
+    /// Jobs that finished sooner than their work takes.
+    cut_short: u64,
     /// Completion latency of every finished job, in microseconds.
     latency: Histogram<u64>,
 }
@@ -101,6 +103,8 @@ pub struct ClassTotals {
     /// Submitted and not completed: queued or running. Work that is
     /// dropped, or a pool too small for its class, makes this grow.
     pub unfinished: u64,
+    /// Completed sooner than their work takes: work skipped, not done.
+    pub cut_short: u64,
     #[serde(flatten)]
     pub latency: Percentiles,
 }
@@ -124,12 +128,14 @@ impl ClassRecord {
             Histogram::new_with_bounds(1, HISTOGRAM_MAX_US, 3).expect("constant bounds are valid");
         Self {
             submitted: 0,
+            cut_short: 0,
             latency,
         }
     }
 
     fn clear(&mut self) {
         self.submitted = 0;
+        self.cut_short = 0;
         self.latency.reset();
     }
 
@@ -150,6 +156,7 @@ impl ClassRecord {
             submitted: self.submitted,
             completed: histogram.len(),
             unfinished: self.submitted.saturating_sub(histogram.len()),
+            cut_short: self.cut_short,
             latency,
         }
     }
@@ -196,9 +203,11 @@ impl Batches {
         id
     }
 
-    /// Records a finished job. Jobs of a batch that is gone (reset) are
+    /// Records a finished job: `latency` from its enqueue, and `ran`, how
+    /// long it held its worker. Jobs of a batch that is gone (reset) are
     /// ignored, so a reset really starts from zero.
-    pub fn complete(&self, batch_id: u64, class: JobClass, latency: Duration) {
+    pub fn complete(&self, job: &Job, latency: Duration, ran: Duration) {
+        let (batch_id, class) = (job.batch_id, job.class);
         let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         let mut inner = self.lock();
         let Some(batch) = inner.batches.get_mut(&batch_id) else {
@@ -221,6 +230,9 @@ impl Batches {
             JobClass::Slow => &mut inner.slow,
         };
         (record.latency).saturating_record(latency_us.clamp(1, HISTOGRAM_MAX_US));
+        if ran < job.work {
+            record.cut_short += 1;
+        }
         if now_finished {
             self.evict(&mut inner);
         }
@@ -320,17 +332,45 @@ impl Progress {
 mod tests {
     use super::*;
 
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    /// A job of `batch_id` whose work is 1 ms.
+    fn job(batch_id: u64, class: JobClass) -> Job {
+        Job {
+            batch_id,
+            class,
+            work: ms(1),
+            queued_at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn a_job_that_did_not_hold_its_worker_for_its_work_is_cut_short() {
+        let batches = Batches::new(10, Duration::from_secs(60));
+        let id = batches.create(0, 2);
+        let slow = Job {
+            work: ms(1000),
+            ..job(id, JobClass::Slow)
+        };
+        batches.complete(&slow, ms(1500), ms(1000));
+        batches.complete(&slow, ms(20), ms(5));
+        let (_, slow) = batches.totals();
+        assert_eq!((slow.completed, slow.cut_short), (2, 1));
+    }
+
     #[test]
     fn a_batch_finishes_when_every_job_is_done() {
         let batches = Batches::new(10, Duration::from_secs(60));
         let id = batches.create(2, 1);
-        batches.complete(id, JobClass::Fast, Duration::from_millis(10));
-        batches.complete(id, JobClass::Slow, Duration::from_millis(500));
+        batches.complete(&job(id, JobClass::Fast), ms(10), ms(10));
+        batches.complete(&job(id, JobClass::Slow), ms(500), ms(500));
         assert_eq!(
             batches.status(id).map(|s| s.state),
             Some(BatchState::Running)
         );
-        batches.complete(id, JobClass::Fast, Duration::from_millis(30));
+        batches.complete(&job(id, JobClass::Fast), ms(30), ms(30));
         let status = batches.status(id).expect("batch is kept");
         assert_eq!(status.state, BatchState::Done);
         assert_eq!(status.fast.done, 2);
@@ -345,7 +385,7 @@ mod tests {
         let ids: Vec<u64> = (0..3)
             .map(|_| {
                 let id = batches.create(1, 0);
-                batches.complete(id, JobClass::Fast, Duration::from_millis(1));
+                batches.complete(&job(id, JobClass::Fast), ms(1), ms(1));
                 id
             })
             .collect();
@@ -362,7 +402,7 @@ mod tests {
     fn finished_batches_older_than_the_ttl_are_evicted() {
         let batches = Batches::new(100, Duration::ZERO);
         let old = batches.create(1, 0);
-        batches.complete(old, JobClass::Fast, Duration::from_millis(1));
+        batches.complete(&job(old, JobClass::Fast), ms(1), ms(1));
         let running = batches.create(1, 0);
         assert!(batches.status(old).is_none());
         assert!(
@@ -376,7 +416,7 @@ mod tests {
         let batches = Batches::new(10, Duration::from_secs(60));
         let id = batches.create(1, 0);
         batches.clear();
-        batches.complete(id, JobClass::Fast, Duration::from_millis(1));
+        batches.complete(&job(id, JobClass::Fast), ms(1), ms(1));
         assert_eq!(batches.totals().0.completed, 0);
         assert!(
             batches.create(1, 0) > id,

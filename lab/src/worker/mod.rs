@@ -2,7 +2,7 @@
 //!
 //! | route                 | what it is                                          |
 //! |-----------------------|-----------------------------------------------------|
-//! | `POST /batches`       | queue a batch: `{"fast": 20, "slow": 2}` -> 202 + id |
+//! | `POST /batches`       | queue a batch: `{"fast": 20, "slow": 2}` -> 202 + id; `"spread_ms": 4000` trickles its fast jobs in |
 //! | `GET /batches/{id}`   | progress and per-class completion latency           |
 //! | `GET /stats`          | per pool: workers, busy, queued; per class: latency |
 //! | `GET /debug/workload` | the workload parameters and knobs in force          |
@@ -17,7 +17,7 @@ pub mod job;
 pub mod pool;
 
 use std::{
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -30,7 +30,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     cases::bulkheads::Pools,
@@ -65,6 +65,10 @@ pub struct Worker {
 struct WorkerState {
     batches: Arc<Batches>,
     pools: Arc<Pools>,
+    context: PoolContext,
+    /// Cancelled by a reset (and at shutdown): fast jobs still trickling
+    /// in from a batch's `spread_ms` stop arriving. Replaced at each reset.
+    arrivals: Arc<Mutex<CancellationToken>>,
     knobs: Arc<WorkerKnobs>,
     workload: Arc<WorkerWorkload>,
 }
@@ -76,16 +80,14 @@ impl Worker {
             knobs.max_finished_batches as usize,
             Duration::from_secs(knobs.finished_batch_ttl_secs),
         ));
-        let context = PoolContext {
-            batches: Arc::clone(&batches),
-            stop: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-        };
+        let context = PoolContext::new(Arc::clone(&batches));
         let pools = Arc::new(Pools::start(knobs.workers, &context));
         Self {
             state: WorkerState {
                 batches,
                 pools,
+                context: context.clone(),
+                arrivals: Arc::new(Mutex::new(context.stop.child_token())),
                 knobs: Arc::new(knobs.clone()),
                 workload: Arc::new(workload.clone()),
             },
@@ -159,7 +161,16 @@ struct NewBatch {
     fast: u32,
     #[serde(default)]
     slow: u32,
+    /// The fast jobs arrive one by one over this many milliseconds, as
+    /// user requests trickle in, instead of all at once; the slow jobs
+    /// arrive at once, a burst. 0 (the default): every job at once.
+    #[serde(default)]
+    spread_ms: u64,
 }
+
+/// The longest `spread_ms`: a minute. A batch trickling in for longer is
+/// almost certainly a unit mistake (seconds given as milliseconds).
+const MAX_SPREAD_MS: u64 = 60_000;
 
 #[derive(Debug, Serialize)]
 struct Accepted {
@@ -185,6 +196,12 @@ async fn create_batch(
             "a batch holds at most {max} jobs (--max-jobs-per-batch), this one has {jobs}; split it"
         )));
     }
+    if batch.spread_ms > MAX_SPREAD_MS {
+        return Err(WorkerError::Invalid(format!(
+            "spread_ms is at most {MAX_SPREAD_MS} (a minute), got {}",
+            batch.spread_ms
+        )));
+    }
     // Checked, then queued, without a lock: two batches arriving together
     // may overshoot the bound by one batch, which is itself bounded.
     let queued: usize = state.pools.all().iter().map(|pool| pool.queued()).sum();
@@ -197,18 +214,15 @@ async fn create_batch(
     }
 
     let id = state.batches.create(batch.fast, batch.slow);
-    let queued_at = Instant::now();
-    for class in interleave(batch.fast, batch.slow) {
-        let work = match class {
-            JobClass::Fast => state.workload.fast_job_ms,
-            JobClass::Slow => state.workload.slow_job_ms,
-        };
-        state.pools.pool_for(class).submit(Job {
-            batch_id: id,
-            class,
-            work: Duration::from_millis(work),
-            queued_at,
-        });
+    if batch.spread_ms == 0 {
+        for class in interleave(batch.fast, batch.slow) {
+            state.submit(id, class);
+        }
+    } else {
+        for _ in 0..batch.slow {
+            state.submit(id, JobClass::Slow);
+        }
+        state.trickle(id, batch.fast, Duration::from_millis(batch.spread_ms));
     }
     let status_url = format!("/batches/{id}");
     let location = [(header::LOCATION, status_url.clone())];
@@ -219,6 +233,43 @@ async fn create_batch(
         status_url,
     };
     Ok((StatusCode::ACCEPTED, location, Json(body)).into_response())
+}
+
+impl WorkerState {
+    /// Queues one job of `class` for batch `id`, timed from now.
+    fn submit(&self, id: u64, class: JobClass) {
+        let work = match class {
+            JobClass::Fast => self.workload.fast_job_ms,
+            JobClass::Slow => self.workload.slow_job_ms,
+        };
+        self.pools.pool_for(class).submit(Job {
+            batch_id: id,
+            class,
+            work: Duration::from_millis(work),
+            queued_at: Instant::now(),
+        });
+    }
+
+    /// Queues `fast` fast jobs of batch `id` evenly over `spread`, the
+    /// first at once, from a task that a reset or shutdown stops.
+    fn trickle(&self, id: u64, fast: u32, spread: Duration) {
+        let stop = self
+            .arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let state = self.clone();
+        let start = tokio::time::Instant::now();
+        self.context.tasks.spawn(async move {
+            for i in 0..fast {
+                let at = start + spread.mul_f64(f64::from(i) / f64::from(fast));
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep_until(at) => state.submit(id, JobClass::Fast),
+                }
+            }
+        });
+    }
 }
 
 /// A batch's jobs in queue order: slow jobs spread evenly among the fast
@@ -279,14 +330,10 @@ async fn stats(State(state): State<WorkerState>) -> Json<Stats> {
 
 async fn workload(State(state): State<WorkerState>) -> Json<Value> {
     let (workload, knobs) = (&state.workload, &state.knobs);
-    // What the pools really run, whatever `--workers` says: splitting the
-    // workers is the lesson, adding more is not.
-    let pool_workers: u32 = state
-        .pools
-        .all()
-        .iter()
-        .map(|pool| pool.stats().workers)
-        .sum();
+    // What the pools really started, counted where each worker starts,
+    // whatever `--workers` says or the pools report: splitting the workers
+    // is the lesson, adding more is not.
+    let pool_workers = state.context.workers_started();
     Json(json!({
         "pools": { "workers": pool_workers },
         "workload": {
@@ -302,6 +349,15 @@ async fn workload(State(state): State<WorkerState>) -> Json<Value> {
 }
 
 async fn reset(State(state): State<WorkerState>) -> Json<Value> {
+    let fresh = state.context.stop.child_token();
+    std::mem::replace(
+        &mut *state
+            .arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+        fresh,
+    )
+    .cancel();
     let dropped: usize = state.pools.all().iter().map(|pool| pool.clear()).sum();
     state.batches.clear();
     Json(json!({ "reset": true, "dropped_jobs": dropped }))

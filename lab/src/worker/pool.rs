@@ -6,9 +6,12 @@
 //! A job simulates I/O-bound work (a call to a slow service, a file
 //! conversion): it holds its worker for its duration without using CPU.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU32, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Instant,
 };
 
 use serde::Serialize;
@@ -16,7 +19,8 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{batches::Batches, job::Job};
 
-/// What every pool needs from the worker role.
+/// What every pool needs from the worker role. Built only by the worker
+/// role ([`PoolContext::new`]); pools share it by cloning.
 #[derive(Debug, Clone)]
 pub struct PoolContext {
     pub batches: Arc<Batches>,
@@ -24,6 +28,25 @@ pub struct PoolContext {
     pub stop: CancellationToken,
     /// Workers are spawned here so that shutdown can wait for them.
     pub tasks: TaskTracker,
+    /// Workers started by every pool, counted where they start: what the
+    /// worker really runs, whatever a pool reports of itself.
+    started: Arc<AtomicU32>,
+}
+
+impl PoolContext {
+    pub fn new(batches: Arc<Batches>) -> Self {
+        Self {
+            batches,
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            started: Arc::default(),
+        }
+    }
+
+    /// Workers started by every pool since start-up.
+    pub fn workers_started(&self) -> u32 {
+        self.started.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Debug)]
@@ -56,6 +79,7 @@ impl Pool {
         let (queue, backlog) = async_channel::unbounded::<Job>();
         let busy = Arc::new(AtomicU32::new(0));
         for _ in 0..workers {
+            context.started.fetch_add(1, Ordering::Relaxed);
             let jobs = backlog.clone();
             let busy = Arc::clone(&busy);
             let context = context.clone();
@@ -69,6 +93,7 @@ impl Pool {
                         },
                     };
                     busy.fetch_add(1, Ordering::Relaxed);
+                    let started = Instant::now();
                     let finished = tokio::select! {
                         () = context.stop.cancelled() => false,
                         () = tokio::time::sleep(job.work) => true,
@@ -77,9 +102,8 @@ impl Pool {
                     if !finished {
                         break;
                     }
-                    context
-                        .batches
-                        .complete(job.batch_id, job.class, job.queued_at.elapsed());
+                    let latency = job.queued_at.elapsed();
+                    context.batches.complete(&job, latency, started.elapsed());
                 }
             });
         }

@@ -120,10 +120,14 @@ async fn timeouts_case_answers_from_dep() {
             .as_u64()
             .is_some_and(|id| (1..=100).contains(&id))
     );
-    // What case 1's gate reads: one answer claims dep, and dep gave one.
+    // What case 1's gates read: one answer claims dep, and dep gave one in
+    // its request; dep served one call, with the workload's behaviour.
     assert_eq!(
         get_json(&api.url("/debug/recommendations")).await,
-        json!({ "from_dep": 1, "dep_answered": 1, "unbacked": 0 })
+        json!({
+            "requests": 1, "from_dep": 1, "dep_answered": 1, "unbacked": 0,
+            "dep": { "calls": 1, "calls_per_request": 1.0, "off_workload": 0, "hung": 0, "most_in_flight": 1 },
+        })
     );
 }
 
@@ -226,10 +230,16 @@ async fn tx_case_places_orders_and_takes_stock() {
         .await
         .expect("count");
     assert_eq!(orders, 2);
-    // What case 2's gates read: both orders answered, priced and recorded.
+    // What case 2's gates read: both orders answered, each priced by dep in
+    // its request and recorded at its price before its 201 left; the
+    // baseline calls dep while it holds a connection, twice.
     assert_eq!(
         get_json(&api.url("/debug/orders")).await,
-        json!({ "answered": 2, "recorded": 2, "priced": 2, "unrecorded": 0, "unpriced": 0 })
+        json!({
+            "requests": 2, "answered": 2, "recorded": 2, "priced": 2,
+            "unpriced": 0, "unrecorded": 0, "misrecorded": 0, "dep_calls_holding_db": 2,
+            "dep": { "calls": 2, "calls_per_request": 1.0, "off_workload": 0, "hung": 0, "most_in_flight": 1 },
+        })
     );
 }
 
@@ -488,7 +498,12 @@ async fn reset_restores_seed_values_and_zeroes_the_counters() {
     assert_eq!(get_json(&api.url("/debug/dbstats")).await["acquires"], 0);
     assert_eq!(
         get_json(&api.url("/debug/orders")).await,
-        json!({ "answered": 0, "recorded": 0, "priced": 0, "unrecorded": 0, "unpriced": 0 })
+        json!({
+            "requests": 0, "answered": 0, "recorded": 0, "priced": 0,
+            "unpriced": 0, "unrecorded": 0, "misrecorded": 0, "dep_calls_holding_db": 0,
+            "dep": { "calls": 0, "calls_per_request": 0.0, "off_workload": 0, "hung": 0, "most_in_flight": 0 },
+        }),
+        "the api's counters and dep's own are zeroed"
     );
     let receipt: Value = post_order(api, json!({ "product_id": 3, "quantity": 1 }))
         .await

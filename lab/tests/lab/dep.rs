@@ -118,3 +118,38 @@ async fn work_stops_when_the_caller_goes_away() {
     assert_eq!(stats["abandoned"], 1);
     assert_eq!(stats["completed"], 0);
 }
+
+/// What dep says it served, whatever its callers' code says: calls per
+/// behaviour (two spellings of one behaviour count as one), hung calls,
+/// the most at once; a reset zeroes them.
+#[tokio::test]
+async fn dep_counts_what_it_served_per_behaviour_and_a_reset_zeroes_it() {
+    let dep = support::dep().await;
+    for query in [
+        "latency_ms=1",
+        "latency_ms=1&dist=fixed",
+        "hang_rate=1&hang_ms=1",
+    ] {
+        get_json(&dep.url(&format!("/work?{query}"))).await;
+    }
+    let stats = get_json(&dep.url("/stats")).await;
+    assert_eq!(
+        stats["by_behaviour"],
+        serde_json::json!({ "latency_ms=1": 2, "latency_ms=0&hang_rate=1&hang_ms=1": 1 }),
+        "{stats}"
+    );
+    assert_eq!(stats["hung"], 1);
+    assert_eq!(stats["most_in_flight"], 1);
+    let reset = support::client()
+        .post(dep.url("/admin/reset"))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(reset.status(), StatusCode::OK);
+    let stats = get_json(&dep.url("/stats")).await;
+    assert_eq!(stats["by_behaviour"], serde_json::json!({}));
+    assert_eq!(
+        (&stats["hung"], &stats["completed"]),
+        (&Value::from(0), &Value::from(0))
+    );
+}

@@ -250,3 +250,39 @@ async fn reset_drops_queued_jobs_and_batches() {
     );
     pools.stop().await;
 }
+
+/// `spread_ms`: the slow jobs arrive at once, the fast ones one by one over
+/// the window, each timed from its own arrival; a window over a minute is
+/// refused.
+#[tokio::test]
+async fn a_spread_batch_trickles_its_fast_jobs_in() {
+    let (worker, pools) = support::worker(&["--fast-job-ms", "1", "--slow-job-ms", "1"]).await;
+    let response = post_batch(&worker, json!({ "fast": 4, "slow": 2, "spread_ms": 600 })).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let started = std::time::Instant::now();
+    let status = wait_until_done(&worker, 1).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "the last fast job arrives 450 ms in: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        status["fast"]["max_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms < 300.0),
+        "each fast job is timed from its own arrival: {status}"
+    );
+    let stats = get_json(&worker.url("/stats")).await;
+    assert_eq!(stats["jobs"]["slow"]["cut_short"], 0, "{stats}");
+
+    let too_long = post_batch(&worker, json!({ "fast": 1, "spread_ms": 60_001 })).await;
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = too_long.json().await.expect("JSON");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("spread_ms")),
+        "{body}"
+    );
+    pools.stop().await;
+}

@@ -81,7 +81,7 @@ fn left_out(stored: &Stored, expected: &str) -> Option<String> {
         Some("interrupted".into())
     } else if !submission.flags.workload_edited.is_empty() {
         Some(format!(
-            "flagged: workload edited ({})",
+            "flagged: edited ({})",
             submission.flags.workload_edited.join(", ")
         ))
     } else if submission.fingerprint != expected {

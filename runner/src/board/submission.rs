@@ -62,7 +62,8 @@ pub struct SubmittedCheck {
 pub struct Flags {
     /// Stopped before its end (Ctrl-C).
     pub interrupted: bool,
-    /// The lab's workload keys that differ from what the scenario expects.
+    /// The lab's workload keys that differ from what the scenario expects,
+    /// and the lab files that are not as shipped.
     pub workload_edited: Vec<String>,
 }
 
@@ -91,6 +92,8 @@ impl Submission {
                     .workload_edits
                     .iter()
                     .map(|edit| edit.key.clone())
+                    .chain(data.lab_edits.iter().map(|edit| edit.file.clone()))
+                    .take(LIST_MAX)
                     .collect(),
             },
         }

@@ -57,6 +57,9 @@ pub struct LocalConfig {
     /// not the tree's own `target/`: the demo's scratch copy shares the
     /// checkout's, so that nothing is compiled twice.
     pub build_dir: Option<PathBuf>,
+    /// The files participants edit (every scenario's `files`): the other
+    /// lab files must be as shipped, or a run is flagged.
+    pub case_files: Vec<String>,
 }
 
 impl LocalConfig {
@@ -74,6 +77,7 @@ impl LocalConfig {
                 .ok()
                 .filter(|url| !url.is_empty()),
             build_dir: std::env::var_os("LAB_BUILD_DIR").map(PathBuf::from),
+            case_files: Vec::new(),
         }
     }
 }

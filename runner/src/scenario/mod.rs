@@ -48,6 +48,15 @@ impl Scenarios {
         std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_owned())
     }
 
+    /// Every scenario's `files`: what participants are asked to edit, so
+    /// a local run compares every other lab file with the shipped one.
+    pub fn case_files(&self) -> Vec<String> {
+        self.list
+            .iter()
+            .flat_map(|scenario| scenario.files.iter().cloned())
+            .collect()
+    }
+
     pub fn names(&self) -> Vec<&str> {
         self.list
             .iter()
@@ -342,6 +351,8 @@ pub struct Check {
     pub gate: bool,
     /// Only the end of the run counts: the last this-long of it.
     pub last: Option<Duration>,
+    /// Printed when the check fails: what its failure most often means.
+    pub lesson: Option<String>,
 }
 
 impl Check {
@@ -419,6 +430,10 @@ pub struct CheckToml {
     pub gate: bool,
     #[serde(default, with = "humantime_serde")]
     pub last: Option<Duration>,
+    /// One line printed when the check fails: the wrong fix its failure
+    /// most often means, and the way back to the lesson.
+    #[serde(default)]
+    pub lesson: Option<String>,
 }
 
 /// How a probe's series is summed up for a check.

@@ -262,6 +262,19 @@ fn typed_check(
         // A probe check without a title is named by its key alone.
         (None, Measure::Probe { .. }) => None,
     };
+    let lesson = check.lesson.as_deref().map(str::trim);
+    if let Some(lesson) = lesson
+        && (lesson.is_empty() || lesson.chars().count() > MAX_LESSON || lesson.contains('\n'))
+    {
+        at(
+            "lesson",
+            format!(
+                "must be one line of 1 to {MAX_LESSON} characters: what a failure of this \
+                 check most often means (lesson = \"errors: a deadline should answer with a \
+                 fallback, not an error\")"
+            ),
+        );
+    }
     Some(Check {
         measure,
         title,
@@ -270,8 +283,12 @@ fn typed_check(
         weight: check.weight.unwrap_or(0.0),
         gate: check.gate,
         last: check.last,
+        lesson: lesson.map(str::to_owned),
     })
 }
+
+/// The longest lesson line: it is printed on a line of its own.
+const MAX_LESSON: usize = 160;
 
 /// The longest title a check may have: it shares a terminal line with its
 /// value, target and key.

@@ -148,7 +148,7 @@ async fn the_board_ranks_the_room_keeps_it_across_restarts_and_exports_it() {
     assert!(bob < ada, "bob (140) ranks above ada (95):\n{page}");
     assert!(!page.contains("<td class=\"name\">carol</td>"), "{page}");
     assert!(
-        page.contains("flagged: workload edited (timeouts.hang_ms)"),
+        page.contains("flagged: edited (timeouts.hang_ms)"),
         "{page}"
     );
     assert!(page.contains("other settings (fp=00000000)"), "{page}");

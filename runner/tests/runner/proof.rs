@@ -7,7 +7,12 @@
 //! - wrong fixes a participant in a hurry would try score at most their
 //!   stated ceiling: a deadline longer than the hang, a fallback for
 //!   everyone, skipping the work, starving the other class,
-//! - editing the workload or a knob instead of the code is flagged.
+//! - editing the workload or a knob instead of the code is flagged, and so
+//!   is editing a lab file outside the case's files (`FLAGGED=lab-edited`).
+//!
+//! A wrong fix names the check it must fail; the facilitator's answer key,
+//! `docs/ANSWER-KEY.md`, is generated from these tables with that check's
+//! lesson line, and a test holds the two together.
 //!
 //! Everything runs on the real local stack (`runner run --local`: a
 //! private PostgreSQL, the `lab` roles as processes) in a scratch copy of
@@ -131,6 +136,9 @@ enum Band {
     /// The workload or a knob was edited: the run is flagged (whatever it
     /// scores, it is not ranked), naming this key.
     Flagged(&'static str),
+    /// A lab file outside the case's files was edited: the run is flagged
+    /// `lab-edited`, naming this file.
+    LabEdited(&'static str),
 }
 
 impl Band {
@@ -139,15 +147,17 @@ impl Band {
             Self::AtMost(ceiling) => format!("≤ {ceiling}"),
             Self::AtLeast(floor) => format!("≥ {floor}"),
             Self::Flagged(key) => format!("flagged ({key})"),
+            Self::LabEdited(file) => format!("flagged lab-edited ({file})"),
         }
     }
 
     fn holds(self, summary: &Summary) -> bool {
-        let clean = summary.workload_edits.is_empty();
+        let clean = summary.workload_edits.is_empty() && summary.lab_edits.is_empty();
         match self {
             Self::AtMost(ceiling) => clean && summary.score <= ceiling,
             Self::AtLeast(floor) => clean && summary.score >= floor,
             Self::Flagged(key) => summary.workload_edits.iter().any(|edit| edit.key == key),
+            Self::LabEdited(file) => summary.lab_edits.iter().any(|edit| edit.file == file),
         }
     }
 }
@@ -160,6 +170,9 @@ struct Row {
     edits: Vec<Edit>,
     duration: Duration,
     band: Band,
+    /// The check this wrong fix must fail (its key, as the terminal shows
+    /// it): the answer key prints that check's lesson line.
+    fails: Option<&'static str>,
 }
 
 /// What a row measured.
@@ -180,6 +193,7 @@ fn baseline(seconds: u64) -> Row {
         edits: Vec::new(),
         duration: Duration::from_secs(seconds),
         band: Band::AtMost(BASELINE),
+        fails: None,
     }
 }
 
@@ -190,17 +204,18 @@ fn solution(seconds: u64) -> Row {
         edits: Vec::new(),
         duration: Duration::from_secs(seconds),
         band: Band::AtLeast(SOLUTION),
+        fails: None,
     }
 }
 
-/// A wrong fix: edits from the baseline or the solution, and the most it
-/// may score.
+/// A wrong fix: edits from the baseline or the solution, the most it may
+/// score, and the check (its key) it must fail.
 fn wrong_fix(
     name: &'static str,
     solved: bool,
     edits: Vec<Edit>,
-    seconds: u64,
-    ceiling: u32,
+    (seconds, ceiling): (u64, u32),
+    fails: &'static str,
 ) -> Row {
     Row {
         name,
@@ -208,6 +223,7 @@ fn wrong_fix(
         edits,
         duration: Duration::from_secs(seconds),
         band: Band::AtMost(ceiling),
+        fails: Some(fails),
     }
 }
 
@@ -220,6 +236,22 @@ fn flagged(name: &'static str, solved: bool, edit: Edit, key: &'static str) -> R
         edits: vec![edit],
         duration: Duration::from_secs(10),
         band: Band::Flagged(key),
+        fails: None,
+    }
+}
+
+/// An edit of a lab file outside the case's files (with any case-file
+/// edits before it): a 10 s run that must be flagged `lab-edited`, naming
+/// the file of the last edit.
+fn lab_edited(name: &'static str, solved: bool, edits: Vec<Edit>) -> Row {
+    let file = edits.last().expect("a lab edit").file;
+    Row {
+        name,
+        solved,
+        edits,
+        duration: Duration::from_secs(10),
+        band: Band::LabEdited(file),
+        fails: None,
     }
 }
 
@@ -256,6 +288,14 @@ async fn prove(scenario: &str, step: u8, rows: &[Row]) -> Vec<Measured> {
             row.band.describe(),
             run.score_line
         );
+        if let Some(key) = row.fails {
+            let check = run.summary.checks.iter().find(|check| check.label == key);
+            assert!(
+                check.is_some_and(|check| !check.met),
+                "{scenario}, {}: must fail {key}: {check:?}\n{table}",
+                row.name
+            );
+        }
     }
     measured
 }
@@ -311,10 +351,13 @@ const TX: &str = "lab/src/cases/tx.rs";
 const BULKHEADS: &str = "lab/src/cases/bulkheads.rs";
 /// The reference fix's deadline, as `solutions/step-1.patch` writes it.
 pub const DEADLINE: &str = "Duration::from_millis(250)";
+/// Case 1's call to dep, as the baseline and the solution write it.
+const RECOMMEND_CALL: &str = "state.dep.call(&state.workload.timeouts_dep)";
+/// The solution's fallback on the deadline.
+const FALLBACK_ARM: &str = "Err(_deadline) => Ok(Json(Recommendation::fallback())),";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
-    let rows = [
+fn timeouts_rows() -> Vec<Row> {
+    vec![
         baseline(20),
         solution(20),
         // Longer than the 10 s hang, so it never fires: hung calls still
@@ -327,8 +370,8 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
                 from: DEADLINE,
                 to: "Duration::from_secs(15)",
             }],
-            20,
-            50,
+            (20, 50),
+            "p95_ms",
         ),
         // Fast and never waiting, but every answer is the fallback.
         wrong_fix(
@@ -339,11 +382,12 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
                 from: DEADLINE,
                 to: "Duration::from_millis(1)",
             }],
-            10,
-            60,
+            (10, 60),
+            "full_goodput",
         ),
         // A fallback for everyone, labelled as dep's answer: the
-        // `unbacked` gate (answers claiming dep beyond dep's answers).
+        // `unbacked` gate (an answer claiming dep with no dep answer in
+        // its request).
         wrong_fix(
             "a 1 ms deadline whose fallback claims dep",
             true,
@@ -359,8 +403,8 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
                     to: "source: \"dep\",",
                 },
             ],
-            10,
-            10,
+            (10, 10),
+            "recommendations.unbacked (max)",
         ),
         // dep's median answer: half of what dep would answer falls back.
         wrong_fix(
@@ -371,8 +415,64 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
                 from: DEADLINE,
                 to: "Duration::from_millis(20)",
             }],
-            10,
-            60,
+            (10, 60),
+            "full_goodput",
+        ),
+        // The hung tenth gets an error instead of a fallback: the errors
+        // gate (x0.53 at 10%).
+        wrong_fix(
+            "a deadline that answers 504 instead of a fallback",
+            true,
+            vec![Edit {
+                file: TIMEOUTS,
+                from: FALLBACK_ARM,
+                to: "Err(_deadline) => Err(crate::api::dep_client::DepCallError::Timeout.into()),",
+            }],
+            (20, 60),
+            "error_rate",
+        ),
+        // dep asked for a behaviour that never hangs: dep counts it.
+        wrong_fix(
+            "dep called with a behaviour that never hangs",
+            false,
+            vec![Edit {
+                file: TIMEOUTS,
+                from: RECOMMEND_CALL,
+                to: "state.dep.call(&\"latency_ms=20\".parse().expect(\"a behaviour\"))",
+            }],
+            (10, 10),
+            "recommendations.dep.off_workload (max)",
+        ),
+        // Three calls at once, the first answer wins: all three rarely
+        // hang, and dep serves three calls per request.
+        wrong_fix(
+            "the call sent three times at once, first answer wins",
+            false,
+            vec![Edit {
+                file: TIMEOUTS,
+                from: "let answer = state.dep.call(&state.workload.timeouts_dep).await?;",
+                to: "let answer = tokio::select! { a = state.dep.call(&state.workload.timeouts_dep) => a, \
+                     b = state.dep.call(&state.workload.timeouts_dep) => b, \
+                     c = state.dep.call(&state.workload.timeouts_dep) => c }?;",
+            }],
+            (10, 10),
+            "recommendations.dep.calls_per_request (max)",
+        ),
+        // On the deadline, a fallback labelled dep, with a detached call to
+        // dep so that the totals agree: the detached answer backs no
+        // request's answer.
+        wrong_fix(
+            "a fallback claiming dep, backed by a detached dep call",
+            true,
+            vec![Edit {
+                file: TIMEOUTS,
+                from: FALLBACK_ARM,
+                to: "Err(_deadline) => { let (dep, workload) = (state.dep.clone(), state.workload.clone()); \
+                     tokio::spawn(async move { let _ = dep.call(&workload.timeouts_dep).await; }); \
+                     Ok(Json(Recommendation { product_id: 1, source: \"dep\" })) }",
+            }],
+            (10, 10),
+            "recommendations.unbacked (max)",
         ),
         // The brownout taken out of the workload: fast, and flagged.
         flagged(
@@ -396,12 +496,27 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
             },
             "knobs.dep_max_connections",
         ),
-    ];
+        // The dep client's cap raised in code, outside the case file.
+        lab_edited(
+            "the dep client's cap raised in code",
+            false,
+            vec![Edit {
+                file: "lab/src/api/dep_client.rs",
+                from: "Semaphore::new(max_connections as usize)",
+                to: "Semaphore::new(4096)",
+            }],
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
+    let rows = timeouts_rows();
     let measured = prove("timeouts", 1, &rows).await;
     assert_next_steps("timeouts", 1, &measured[0], &measured[1]);
     // The edited lab runs another exercise: another fingerprint than the
     // same run (10 s) against the scenario's workload would have.
-    let edited = &measured[6].summary;
+    let edited = &measured[10].summary;
     let mut timeouts = shipped().get("timeouts").expect("timeouts").clone();
     timeouts.duration = Duration::from_secs(10);
     assert_ne!(
@@ -410,20 +525,49 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
         "{edited:?}"
     );
     assert!(
-        measured[6].score_line.contains("FLAGGED=workload-edited"),
+        measured[10].score_line.contains("FLAGGED=workload-edited"),
         "{}",
-        measured[6].score_line
+        measured[10].score_line
     );
     assert!(
-        (measured[6].stderr).contains("next: put the workload back (workload.timeouts_dep"),
+        (measured[10].stderr).contains("next: put the workload back (workload.timeouts_dep"),
         "{}",
-        measured[6].stderr
+        measured[10].stderr
+    );
+    let lab_edited = &measured[12];
+    assert!(
+        lab_edited
+            .score_line
+            .contains("FLAGGED=lab-edited:lab/src/api/dep_client.rs"),
+        "{}",
+        lab_edited.score_line
+    );
+    assert!(
+        lab_edited
+            .stderr
+            .contains("next: put the lab's own files back (lab/src/api/dep_client.rs"),
+        "{}",
+        lab_edited.stderr
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn case_2_tx_only_a_short_transaction_pays() {
-    let rows = [
+/// Case 2's pricing call and the recording of the order, as the baseline
+/// writes them.
+const PRICE_THEN_RECORD: &str = "let price = state.dep.call(&state.workload.tx_dep).await?;
+    let price_cents = 100 + i64::from(price.value % 900);
+
+    let order_id = record_order(&mut tx, &order, price_cents).await?;
+    tx.commit().await?;";
+/// The solution's short transaction.
+const SHORT_TRANSACTION: &str = "let mut conn = state.db.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let stock = lock_stock(&mut tx, &order).await?;
+
+    let order_id = record_order(&mut tx, &order, price_cents).await?;
+    tx.commit().await?;";
+
+fn tx_rows() -> Vec<Row> {
+    vec![
         baseline(20),
         solution(20),
         // Fast because dep is never asked: the `unpriced` gate.
@@ -435,8 +579,8 @@ async fn case_2_tx_only_a_short_transaction_pays() {
                 from: "let price = state.dep.call(&state.workload.tx_dep).await?;",
                 to: "let price = crate::api::dep_client::DepAnswer { delay_ms: 0, value: 400 };",
             }],
-            10,
-            10,
+            (10, 10),
+            "orders.unpriced (max)",
         ),
         // Answered 201 with no order recorded: the `unrecorded` gate.
         wrong_fix(
@@ -447,8 +591,71 @@ async fn case_2_tx_only_a_short_transaction_pays() {
                 from: "let order_id = record_order(&mut tx, &order, price_cents).await?;",
                 to: "let order_id = 0;",
             }],
-            10,
-            10,
+            (10, 10),
+            "orders.unrecorded (max)",
+        ),
+        // No row lock, so no queue for it, but the transaction still spans
+        // the pricing call: a connection held across it.
+        wrong_fix(
+            "FOR UPDATE removed, the pricing call still inside the transaction",
+            false,
+            vec![Edit {
+                file: TX,
+                from: "WHERE id = $1 FOR UPDATE",
+                to: "WHERE id = $1",
+            }],
+            (10, 10),
+            "orders.dep_calls_holding_db (max)",
+        ),
+        // A pricing service that answers at once: dep counts it.
+        wrong_fix(
+            "the pricing call made with a behaviour that answers at once",
+            false,
+            vec![Edit {
+                file: TX,
+                from: "state.dep.call(&state.workload.tx_dep)",
+                to: "state.dep.call(&\"latency_ms=0\".parse().expect(\"a behaviour\"))",
+            }],
+            (10, 10),
+            "orders.dep.off_workload (max)",
+        ),
+        // Recorded without its price and committed, priced afterwards: the
+        // receipt shows dep's price, the row does not.
+        wrong_fix(
+            "the order recorded without its price, priced after the commit",
+            false,
+            vec![Edit {
+                file: TX,
+                from: PRICE_THEN_RECORD,
+                to: "let order_id = record_order(&mut tx, &order, 0).await?;
+    tx.commit().await?;
+    drop(conn);
+    let price = state.dep.call(&state.workload.tx_dep).await?;
+    let price_cents = 100 + i64::from(price.value % 900);",
+            }],
+            (10, 10),
+            "orders.misrecorded (max)",
+        ),
+        // 201 at once, the order recorded by a spawned task whose errors
+        // are swallowed: the answer leaves before its order exists.
+        wrong_fix(
+            "201 answered at once, the order recorded in a spawned task",
+            true,
+            vec![Edit {
+                file: TX,
+                from: SHORT_TRANSACTION,
+                to: "let (background, spawned) = (state.clone(), OrderRequest { product_id: order.product_id, quantity: order.quantity });
+    tokio::spawn(async move {
+        let Ok(mut conn) = background.db.acquire().await else { return };
+        let Ok(mut tx) = conn.begin().await else { return };
+        if lock_stock(&mut tx, &spawned).await.is_ok() && record_order(&mut tx, &spawned, price_cents).await.is_ok() {
+            let _ = tx.commit().await;
+        }
+    });
+    let (order_id, stock) = (0, i64::MAX);",
+            }],
+            (10, 10),
+            "orders.unrecorded (max)",
         ),
         // A bigger pool lets more orders wait for the lock: a knob, flagged.
         flagged(
@@ -461,7 +668,23 @@ async fn case_2_tx_only_a_short_transaction_pays() {
             },
             "knobs.db_pool_size",
         ),
-    ];
+        // The order check taken out of the audit layer, so that the
+        // spawned-task fix would pass: the layer is not the case's file.
+        lab_edited(
+            "the audit's order check taken out",
+            true,
+            vec![Edit {
+                file: "lab/src/api/audit.rs",
+                from: "Ok(None) => audit.unrecorded.add(1),",
+                to: "Ok(None) => {}",
+            }],
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_2_tx_only_a_short_transaction_pays() {
+    let rows = tx_rows();
     let measured = prove("tx", 2, &rows).await;
     assert_next_steps("tx", 2, &measured[0], &measured[1]);
 }
@@ -469,9 +692,8 @@ async fn case_2_tx_only_a_short_transaction_pays() {
 /// The reference split, as `solutions/step-3.patch` writes it.
 const FAST_WORKERS: &str = "let fast_workers = (workers / 4).max(1);";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn case_3_bulkheads_only_a_split_that_carries_both_classes_pays() {
-    let rows = [
+fn bulkheads_rows() -> Vec<Row> {
+    vec![
         baseline(20),
         solution(20),
         // Fast work is safe, slow work piles up: the `unfinished` gate.
@@ -483,8 +705,8 @@ async fn case_3_bulkheads_only_a_split_that_carries_both_classes_pays() {
                 from: FAST_WORKERS,
                 to: "let fast_workers = workers - 2;",
             }],
-            20,
-            10,
+            (20, 10),
+            "stats.jobs.slow.unfinished (max)",
         ),
         // Slow jobs get all 8 workers and fast jobs 2 more: flagged.
         flagged(
@@ -497,6 +719,36 @@ async fn case_3_bulkheads_only_a_split_that_carries_both_classes_pays() {
             },
             "pools.workers",
         ),
+        // A second, full-size pool for fast jobs, left out of `all()`:
+        // the workers are counted where pools start them.
+        Row {
+            name: "a second full-size pool for fast jobs, left out of all()",
+            solved: false,
+            edits: vec![
+                Edit {
+                    file: BULKHEADS,
+                    from: "    shared: Pool,\n}",
+                    to: "    shared: Pool,\n    hidden: Pool,\n}",
+                },
+                Edit {
+                    file: BULKHEADS,
+                    from: "shared: Pool::start(\"shared\", workers, context),",
+                    to: "shared: Pool::start(\"shared\", workers, context),
+            hidden: Pool::start(\"hidden\", workers, context),",
+                },
+                Edit {
+                    file: BULKHEADS,
+                    from: "pub fn pool_for(&self, _class: JobClass) -> &Pool {",
+                    to: "pub fn pool_for(&self, class: JobClass) -> &Pool {
+        if class == JobClass::Fast {
+            return &self.hidden;
+        }",
+                },
+            ],
+            duration: Duration::from_secs(10),
+            band: Band::Flagged("pools.workers"),
+            fails: None,
+        },
         // Shorter slow jobs fit between the bursts: the workload, flagged.
         flagged(
             "slow jobs made short",
@@ -508,7 +760,33 @@ async fn case_3_bulkheads_only_a_split_that_carries_both_classes_pays() {
             },
             "workload.slow_job_ms",
         ),
-    ];
+        // Latency timed from when a worker takes the job: the queue's
+        // wait disappears from the figures.
+        lab_edited(
+            "job latency timed from dequeue instead of enqueue",
+            false,
+            vec![Edit {
+                file: "lab/src/worker/pool.rs",
+                from: "let latency = job.queued_at.elapsed();",
+                to: "let latency = started.elapsed();",
+            }],
+        ),
+        // Slow jobs' work cut to 5 ms where the pool runs them.
+        lab_edited(
+            "slow jobs' work cut to 5 ms in the pool",
+            false,
+            vec![Edit {
+                file: "lab/src/worker/pool.rs",
+                from: "() = tokio::time::sleep(job.work) => true,",
+                to: "() = tokio::time::sleep(job.work.min(std::time::Duration::from_millis(5))) => true,",
+            }],
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_3_bulkheads_only_a_split_that_carries_both_classes_pays() {
+    let rows = bulkheads_rows();
     let measured = prove("bulkheads", 3, &rows).await;
     assert_next_steps("bulkheads", 3, &measured[0], &measured[1]);
 }
@@ -606,4 +884,92 @@ async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
         std::fs::read(copy.join("lab")).expect("the copy's lab"),
         "the demo's solved lab must not replace the checkout's"
     );
+}
+
+/// The facilitator's answer key, `docs/ANSWER-KEY.md`, is the proof's
+/// tables in words: each wrong fix, the files it edits, its band, and the
+/// lesson line of the check it fails (from `scenarios.toml`). After a
+/// change to a table or a lesson, write it anew:
+/// `LAB_WRITE_KEY=1 cargo test -p runner --test runner answer_key`.
+#[test]
+fn the_answer_key_is_the_proof_tables() {
+    let key = answer_key();
+    let path = repo_root().join("docs/ANSWER-KEY.md");
+    if std::env::var_os("LAB_WRITE_KEY").is_some() {
+        std::fs::write(&path, &key).expect("write the answer key");
+    }
+    let shipped_key = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        shipped_key == key,
+        "docs/ANSWER-KEY.md is not the proof's tables: write it anew with \
+         `LAB_WRITE_KEY=1 cargo test -p runner --test runner answer_key`\n{key}"
+    );
+}
+
+fn answer_key() -> String {
+    let scenarios = shipped();
+    let mut out = String::from(
+        "# Answer key: the wrong fixes and what the score says\n\n\
+         Generated from the proof's tables (`runner/tests/runner/proof.rs`), which CI runs on \
+         the real local stack: each row below is a run, and its band held. \"≤ N\" is the most \
+         that change may score; \"flagged\" means the run is measured but not ranked, whatever \
+         it scores. The last column is the line the terminal and the report print for the \
+         check that change fails (`lesson` in `scenarios.toml`). The measured scores are in \
+         CI's log and in `target/tmp/proof/<case>.md`.\n",
+    );
+    for (name, rows) in [
+        ("timeouts", timeouts_rows()),
+        ("tx", tx_rows()),
+        ("bulkheads", bulkheads_rows()),
+    ] {
+        let scenario = scenarios.get(name).expect("a shipped scenario");
+        let _ = write!(
+            out,
+            "\n## Case {}: {name}\n\n| what the participant did | files | band | what the run says |\n|---|---|---|---|\n",
+            scenario.case
+        );
+        for row in &rows {
+            let mut files: Vec<&str> = row.edits.iter().map(|edit| edit.file).collect();
+            files.dedup();
+            let says = match (row.band, row.fails) {
+                (_, Some(key)) => {
+                    let check = scenario.checks.iter().find(|check| check.label() == key);
+                    let lesson = check.and_then(|check| check.lesson.clone());
+                    let lesson = lesson.unwrap_or_else(|| panic!("{name}: no lesson for {key}"));
+                    format!("`{key}` fails: {lesson}")
+                }
+                (Band::Flagged(key), None) => {
+                    format!("`FLAGGED=workload-edited:{key}`: put the workload back")
+                }
+                (Band::LabEdited(file), None) => {
+                    format!("`FLAGGED=lab-edited:{file}`: that file measures the run; put it back")
+                }
+                (Band::AtLeast(_), None) => {
+                    format!("passes: `runner solve {}` applies it", scenario.case)
+                }
+                (_, None) => String::from("fails: the lesson, as shipped"),
+            };
+            let started = if row.solved && !matches!(row.band, Band::AtLeast(_)) {
+                "from the reference fix: "
+            } else {
+                ""
+            };
+            let files = if files.is_empty() {
+                "-".to_owned()
+            } else {
+                files
+                    .iter()
+                    .map(|file| format!("`{file}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "| {started}{} | {files} | {} | {says} |",
+                row.name,
+                row.band.describe()
+            );
+        }
+    }
+    out
 }

@@ -342,6 +342,29 @@ fn a_gate_has_no_weight_and_every_other_check_has_one() {
 }
 
 #[test]
+fn a_lesson_is_one_short_line_and_is_printed_on_failure_only() {
+    let lesson = "zero = 1000\nweight = 1\nlesson = \"slow: add a deadline\"\n";
+    let path = write(&VALID.replace("zero = 1000\nweight = 1\n", lesson));
+    let loaded = scenario::load(&path);
+    let _ = std::fs::remove_file(&path);
+    let scenarios = loaded.expect("a lesson");
+    let check = &scenarios.get("s").expect("s").checks[0];
+    assert_eq!(check.lesson.as_deref(), Some("slow: add a deadline"));
+
+    let errors = errors_after(
+        "weight = 1\n\n[[s.checks]]",
+        "weight = 1\nlesson = \"\"\n\n[[s.checks]]",
+    );
+    assert_one(&errors, "s.checks[0].lesson", 20, "one line of 1 to 160");
+    let long = format!(
+        "weight = 1\nlesson = \"{}\"\n\n[[s.checks]]",
+        "x".repeat(161)
+    );
+    let errors = errors_after("weight = 1\n\n[[s.checks]]", &long);
+    assert_one(&errors, "s.checks[0].lesson", 20, "one line of 1 to 160");
+}
+
+#[test]
 fn stats_belong_to_probe_metrics_only() {
     let errors = errors_after("stat = \"max\"\n", "");
     assert_one(&errors, "s.checks[1].stat", 25, "needs a stat");
