@@ -135,6 +135,28 @@ pub fn scoring(scenarios: &Scenarios) -> String {
     out
 }
 
+/// Each check's lesson line, as a list; empty when no check has one.
+fn lessons(scenario: &Scenario) -> String {
+    let lessons: Vec<String> = scenario
+        .checks
+        .iter()
+        .filter_map(|check| {
+            Some(format!(
+                "- `{}`: {}",
+                check.label(),
+                check.lesson.as_deref()?
+            ))
+        })
+        .collect();
+    if lessons.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nWhen a check fails, the terminal and the report say what that most often means:\n{}\n",
+        lessons.join("\n")
+    )
+}
+
 fn scenario_scoring(scenario: &Scenario) -> String {
     let mut out = format!(
         "### Case {}: {} (fingerprint `{}`)\n\n*{}*\n\n`{} {}` on the {} at {} requests/s for {}",
@@ -175,24 +197,7 @@ fn scenario_scoring(scenario: &Scenario) -> String {
             }
         );
     }
-    let lessons: Vec<String> = scenario
-        .checks
-        .iter()
-        .filter_map(|check| {
-            Some(format!(
-                "- `{}`: {}",
-                check.label(),
-                check.lesson.as_deref()?
-            ))
-        })
-        .collect();
-    if !lessons.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nWhen a check fails, the terminal and the report say what that most often means:\n{}",
-            lessons.join("\n")
-        );
-    }
+    out.push_str(&lessons(scenario));
     if let Some(answers) = &scenario.answers {
         let _ = writeln!(
             out,

@@ -4,6 +4,11 @@
 //! api measures it around every acquire: first a `try_acquire` (an idle
 //! connection was free: no wait), and only if that fails a timed `acquire`
 //! (the caller waited, and we record how long).
+//!
+//! What the pool is configured to hold is not what the service reached:
+//! PostgreSQL itself counts the connections open to the lab's database, by
+//! the `application_name` each pool gives its connections, so that a pool
+//! opened elsewhere (in a case file, say) shows too.
 
 use std::{
     ops::{Deref, DerefMut},
@@ -34,8 +39,25 @@ pub struct Db {
     /// the requests are waiting for, nor shows in `/debug/dbstats`.
     debug: PgPool,
     pool_size: u32,
+    /// This api's `application_name`, unique per process, so that replicas
+    /// sharing one database each count their own connections.
+    name: Arc<str>,
     waits: Arc<WaitCounters>,
 }
+
+/// Connections to the lab's database, counted by PostgreSQL.
+#[derive(Debug, Serialize)]
+pub struct ServerConnections {
+    /// Open connections of this api's request pool.
+    pub api: i64,
+    /// Open connections to the database from outside every lab pool: a
+    /// pool or client the lab does not know (the request pool's limit
+    /// does not hold them).
+    pub other: i64,
+}
+
+/// Every lab pool's `application_name` starts with this.
+const LAB_APPLICATION: &str = "lab-";
 
 /// Atomics, not a Mutex: every request updates them and nothing needs a
 /// consistent snapshot of all of them at once.
@@ -68,6 +90,8 @@ pub struct DbStats {
     pub wait_total_ms: f64,
     /// Longest single wait, in milliseconds.
     pub wait_max_ms: f64,
+    /// Connections PostgreSQL counts; null when it could not be asked.
+    pub connections: Option<ServerConnections>,
 }
 
 impl Db {
@@ -82,6 +106,8 @@ impl Db {
         // connection: without a lock_timeout, a lock wait whose request was
         // abandoned goes on in PostgreSQL until the lock is granted.
         let lock_timeout = format!("SET lock_timeout = {}", knobs.db_acquire_timeout_ms);
+        let name: Arc<str> = format!("{LAB_APPLICATION}api {:08x}", rand::random::<u32>()).into();
+        let audit_name = format!("{LAB_APPLICATION}audit {:08x}", rand::random::<u32>());
         let pool = PgPoolOptions::new()
             .max_connections(knobs.db_pool_size)
             .acquire_timeout(knobs.db_acquire_timeout())
@@ -92,16 +118,17 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect_lazy_with(options.clone());
+            .connect_lazy_with(options.clone().application_name(&name));
         // Two: the check of each order answered, and the probe's count.
         let debug = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.application_name(&audit_name));
         Ok(Self {
             pool,
             debug,
             pool_size: knobs.db_pool_size,
+            name,
             waits: Arc::default(),
         })
     }
@@ -181,7 +208,27 @@ impl Db {
         Ok(price)
     }
 
-    pub fn stats(&self) -> DbStats {
+    /// Connections to the lab's database, counted by PostgreSQL on the
+    /// debug connection.
+    pub async fn server_connections(&self) -> Result<ServerConnections, ApiError> {
+        let (api, other) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE application_name = $1), \
+                    count(*) FILTER (WHERE application_name NOT LIKE $2) \
+             FROM pg_stat_activity \
+             WHERE datname = current_database() AND backend_type = 'client backend'",
+        )
+        .bind(&*self.name)
+        .bind(format!("{LAB_APPLICATION}%"))
+        .fetch_one(&self.debug)
+        .await?;
+        Ok(ServerConnections { api, other })
+    }
+
+    pub async fn stats(&self) -> DbStats {
+        let connections = self.server_connections().await;
+        if let Err(error) = &connections {
+            tracing::warn!(%error, "PostgreSQL did not say how many connections are open");
+        }
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
         let waits = &self.waits;
         DbStats {
@@ -193,6 +240,7 @@ impl Db {
             timeouts: waits.timeouts.load(Ordering::Relaxed),
             wait_total_ms: micros_to_ms(waits.wait_total_us.load(Ordering::Relaxed)),
             wait_max_ms: micros_to_ms(waits.wait_max_us.load(Ordering::Relaxed)),
+            connections: connections.ok(),
         }
     }
 

@@ -101,7 +101,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 }
 
 async fn dbstats(State(state): State<AppState>) -> Json<DbStats> {
-    Json(state.db.stats())
+    Json(state.db.stats().await)
 }
 
 async fn depstats(State(state): State<AppState>) -> Json<DepStats> {

@@ -54,6 +54,13 @@ async fn health_readiness_and_debug_endpoints_answer() {
     ] {
         assert!(stats[field].is_number(), "dbstats lacks {field}: {stats}");
     }
+    // Counted by PostgreSQL: the readiness check opened one connection of
+    // the request pool, and nothing else is connected.
+    assert_eq!(
+        stats["connections"],
+        json!({ "api": 1, "other": 0 }),
+        "{stats}"
+    );
     let depstats = get_json(&api.url("/debug/depstats")).await;
     assert_eq!(
         depstats,

@@ -657,6 +657,23 @@ fn tx_rows() -> Vec<Row> {
             (10, 10),
             "orders.unrecorded (max)",
         ),
+        // A pool of its own, out of the api's sight: its connections hold
+        // the lock across the pricing call unseen by `in_use` and by the
+        // audit, but PostgreSQL counts them.
+        wrong_fix(
+            "a database pool of the case's own",
+            false,
+            vec![Edit {
+                file: TX,
+                from: "let mut conn = state.db.acquire().await?;",
+                to: "static OWN: tokio::sync::OnceCell<sqlx::PgPool> = tokio::sync::OnceCell::const_new();
+    let url = std::env::args().skip_while(|arg| arg != \"--database-url\").nth(1).unwrap_or_default();
+    let own = OWN.get_or_init(|| async move { sqlx::PgPool::connect_lazy(&url).expect(\"a URL\") }).await;
+    let mut conn = own.acquire().await?;",
+            }],
+            (10, 10),
+            "dbstats.connections.other (max)",
+        ),
         // A bigger pool lets more orders wait for the lock: a knob, flagged.
         flagged(
             "a bigger database pool",

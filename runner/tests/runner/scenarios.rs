@@ -355,13 +355,13 @@ fn a_lesson_is_one_short_line_and_is_printed_on_failure_only() {
         "weight = 1\n\n[[s.checks]]",
         "weight = 1\nlesson = \"\"\n\n[[s.checks]]",
     );
-    assert_one(&errors, "s.checks[0].lesson", 20, "one line of 1 to 160");
+    assert_one(&errors, "s.checks[0].lesson", 24, "one line of 1 to 160");
     let long = format!(
         "weight = 1\nlesson = \"{}\"\n\n[[s.checks]]",
         "x".repeat(161)
     );
     let errors = errors_after("weight = 1\n\n[[s.checks]]", &long);
-    assert_one(&errors, "s.checks[0].lesson", 20, "one line of 1 to 160");
+    assert_one(&errors, "s.checks[0].lesson", 24, "one line of 1 to 160");
 }
 
 #[test]
