@@ -6,8 +6,9 @@
 //! every file under `lab/` that the build reads (`*.rs`, `*.toml`,
 //! `*.sql`) with `runner/shipped-lab.sha256`, the SHA-256 of each as
 //! shipped, and flags the run for each file that differs, was added or is
-//! gone, except the scenario's own `files`. Like an edited workload, a
-//! flagged run is measured and written, but not ranked.
+//! gone, except the case files (every scenario's `files`: a participant
+//! who solved case 1 still runs case 2 unflagged). Like an edited
+//! workload, a flagged run is measured and written, but not ranked.
 //!
 //! The manifest is kept current by a test (`shipped_lab_is_the_tree`),
 //! which also writes it anew when `LAB_WRITE_SHIPPED=1` is set. A
@@ -131,7 +132,7 @@ pub fn parse(text: &str) -> anyhow::Result<BTreeMap<String, String>> {
 }
 
 /// Every lab file under `root` that is not as shipped, except `allowed`
-/// (the scenario's files, which the participant is asked to edit).
+/// (the case files, which participants are asked to edit).
 pub fn edits(root: &Path, allowed: &[String]) -> anyhow::Result<Vec<LabEdit>> {
     let path = root.join(MANIFEST);
     let text = std::fs::read_to_string(&path)
