@@ -1,6 +1,7 @@
 //! A short fingerprint of what a score measured: the scenario as it was run
-//! (request, load, request cap, probes, checks) and the lab's workload
-//! values that the scenario expects. Two runs with the same fingerprint
+//! (request, load, request cap, probes, checks), the lab's workload values
+//! that the scenario expects, and the shipped lab the runner measures (the
+//! digest of its hashes, `shipped.rs`). Two runs with the same fingerprint
 //! faced the same exercise, so their scores compare.
 //!
 //! The fingerprint is printed on the SCORE line (`fp=…`) and kept in
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     scenario::{Check, Measure, Probe, Scenario},
+    shipped,
     workload::Edit,
 };
 
@@ -23,8 +25,15 @@ use crate::{
 const LENGTH: usize = 8;
 
 /// The fingerprint of `scenario` run against a lab whose workload differs
-/// from the scenario's `expect` by `edits` (none: the expected workload).
+/// from the scenario's `expect` by `edits` (none: the expected workload),
+/// by this runner and the shipped lab it measures.
 pub fn fingerprint(scenario: &Scenario, edits: &[Edit]) -> String {
+    of_lab(scenario, edits, Some(&shipped::digest()))
+}
+
+/// The fingerprint against the shipped lab whose hashes' digest is `lab`;
+/// `None` leaves the lab out (the pinned encoding test below).
+fn of_lab(scenario: &Scenario, edits: &[Edit], lab: Option<&str>) -> String {
     let mut workload = scenario.expect.clone();
     for edit in edits {
         workload.insert(edit.key.clone(), edit.actual.clone());
@@ -51,6 +60,9 @@ pub fn fingerprint(scenario: &Scenario, edits: &[Edit]) -> String {
     // of the others stay as they were.
     if let (Some(answers), Some(measured)) = (&scenario.answers, measured.as_object_mut()) {
         measured.insert("answers".into(), json!(answers));
+    }
+    if let (Some(lab), Some(measured)) = (lab, measured.as_object_mut()) {
+        measured.insert("lab".into(), json!(lab));
     }
     let digest = Sha256::digest(measured.to_string().as_bytes());
     digest
@@ -172,7 +184,21 @@ weight = 1
     /// reorders keys or renames a metric would change every fingerprint).
     #[test]
     fn the_encoding_of_a_scenario_is_stable() {
-        assert_eq!(expected(&pinned()), "1edffe1a");
+        assert_eq!(of_lab(&pinned(), &[], None), "1edffe1a");
+    }
+
+    #[test]
+    fn the_shipped_lab_is_part_of_it() {
+        let scenario = pinned();
+        assert_eq!(
+            expected(&scenario),
+            of_lab(&scenario, &[], Some(&shipped::digest()))
+        );
+        assert_ne!(
+            of_lab(&scenario, &[], Some("0123456789abcdef")),
+            expected(&scenario),
+            "a runner compiled with other hashes measures another lab"
+        );
     }
 
     #[test]

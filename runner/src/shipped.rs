@@ -10,11 +10,16 @@
 //! who solved case 1 still runs case 2 unflagged). Like an edited
 //! workload, a flagged run is measured and written, but not ranked.
 //!
-//! The manifest is kept current by a test (`shipped_lab_is_the_tree`),
-//! which also writes it anew when `LAB_WRITE_SHIPPED=1` is set. A
-//! participant can always edit the runner too: this is not a defence, but
-//! it makes sure no change made in a hurry to the lab's own measurement
-//! goes unnoticed.
+//! The manifest is compiled into the runner ([`SHIPPED`]), which compares
+//! the tree with that copy, so a manifest rewritten to match an edit is
+//! flagged too (the tree's manifest is not the runner's); a runner
+//! recompiled with a rewritten manifest gets another fingerprint (its
+//! [`digest`] is part of every run's, see `fingerprint.rs`), so the room's
+//! board does not rank its runs. The manifest is kept current by a test
+//! (`shipped_lab_is_the_tree`), which also writes it anew when
+//! `LAB_WRITE_SHIPPED=1` is set. A participant can always edit the runner's
+//! code: this is not a defence against that, but it makes sure no change
+//! made in a hurry to the lab's own measurement goes unnoticed.
 
 use std::{
     collections::BTreeMap,
@@ -29,6 +34,15 @@ use sha2::{Digest, Sha256};
 
 /// The manifest, from the repository root.
 pub const MANIFEST: &str = "runner/shipped-lab.sha256";
+
+/// The manifest as this runner was compiled with it.
+pub const SHIPPED: &str = include_str!("../shipped-lab.sha256");
+
+/// The first 16 hex digits of the SHA-256 of [`SHIPPED`]: which lab this
+/// runner measures.
+pub fn digest() -> String {
+    hex(&Sha256::digest(SHIPPED.as_bytes()))[..16].to_owned()
+}
 
 /// The folder whose files are compared.
 const LAB: &str = "lab";
@@ -132,12 +146,23 @@ pub fn parse(text: &str) -> anyhow::Result<BTreeMap<String, String>> {
 }
 
 /// Every lab file under `root` that is not as shipped, except `allowed`
-/// (the case files, which participants are asked to edit).
+/// (the case files, which participants are asked to edit), compared with
+/// the runner's own manifest; and the tree's manifest, if it is not the
+/// runner's.
 pub fn edits(root: &Path, allowed: &[String]) -> anyhow::Result<Vec<LabEdit>> {
-    let path = root.join(MANIFEST);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the shipped lab's hashes at {}", path.display()))?;
-    Ok(compare(&parse(&text)?, &hashes(root)?, allowed))
+    let mut edits = compare(&parse(SHIPPED)?, &hashes(root)?, allowed);
+    let tree = std::fs::read_to_string(root.join(MANIFEST)).ok();
+    if tree.as_deref() != Some(SHIPPED) {
+        edits.push(LabEdit {
+            file: MANIFEST.to_owned(),
+            change: if tree.is_some() {
+                Change::Edited
+            } else {
+                Change::Removed
+            },
+        });
+    }
+    Ok(edits)
 }
 
 /// The differences between the `shipped` hashes and the `tree`'s.

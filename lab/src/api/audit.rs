@@ -5,14 +5,17 @@
 //!
 //! - `/debug/recommendations` (case 1): an answer that says
 //!   `"source": "dep"` must have a dep answer behind it in the same request
-//!   (see [`super::scope`]); one without is `unbacked`.
+//!   (see [`super::scope`]); one without is `unbacked`. So is a successful
+//!   answer the layer cannot read as one JSON object with one `source`
+//!   (the field given twice, bytes after the object, a compressed body):
+//!   what it cannot read, it cannot vouch for.
 //! - `/debug/orders` (case 2): before a 201 leaves, the layer reads the
 //!   receipt and looks the order up on a connection of its own. An order
 //!   answered without a dep answer in its request is `unpriced`; one not
 //!   in `orders` is `unrecorded`; one recorded at another price than the
-//!   receipt's is `misrecorded`. A call to dep made while the request held
-//!   a database connection (and so perhaps its transaction and row lock)
-//!   is counted in `dep_calls_holding_db`.
+//!   receipt's is `misrecorded`. A call to dep that overlaps a database
+//!   connection held by its request (and so perhaps its transaction and row
+//!   lock), whichever came first, is counted in `dep_calls_holding_db`.
 //! - Both carry `dep`: what dep itself says it served since the last
 //!   reset, so that calls the api's counters never see (a hedge, a call
 //!   made only to back a claim, another behaviour than the workload's)
@@ -134,7 +137,8 @@ impl DepServed {
 pub struct RecommendationStats {
     /// Requests to `/cases/timeouts`.
     pub requests: u64,
-    /// Answers that said `"source": "dep"`.
+    /// Successful answers that said `"source": "dep"`, or that could not be
+    /// read to say otherwise.
     pub from_dep: u64,
     /// Calls dep answered to the dep client.
     pub dep_answered: u64,
@@ -172,8 +176,9 @@ pub async fn count_from_dep(
     let Ok(bytes) = to_bytes(body, MAX_ANSWER_BYTES).await else {
         return unreadable();
     };
+    // serde_json refuses a field given twice and bytes after the object.
     let claims_dep = serde_json::from_slice::<Source>(&bytes)
-        .is_ok_and(|answer| answer.source.as_deref() == Some("dep"));
+        .map_or(true, |answer| answer.source.as_deref() == Some("dep"));
     if parts.status.is_success() && claims_dep {
         audit.from_dep.add(1);
         if record.dep_answers() == 0 {
@@ -222,7 +227,8 @@ pub struct OrderStats {
     pub unrecorded: u64,
     /// Orders answered whose row holds another price than the receipt.
     pub misrecorded: u64,
-    /// Calls to dep made while their request held a database connection.
+    /// Calls to dep that overlapped a database connection held by their
+    /// request: one held when the call started, or acquired during it.
     pub dep_calls_holding_db: u64,
     pub dep: DepServed,
 }

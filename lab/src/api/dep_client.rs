@@ -102,6 +102,7 @@ impl DepClient {
     /// first. Dropping the returned future (a timeout, a caller that went
     /// away) frees the slot and closes the connection, so dep stops too.
     pub async fn call(&self, behaviour: &Behaviour) -> Result<DepAnswer, DepCallError> {
+        let _call = scope::DepCall::start();
         let slot = {
             let _waiting = Waiting::start(&self.waiting);
             self.slots.acquire().await
@@ -109,7 +110,6 @@ impl DepClient {
         let _slot = slot.map_err(|_| DepCallError::ShuttingDown)?;
         let mut url = self.work_url.clone();
         url.set_query(Some(&behaviour.to_string()));
-        scope::dep_call_starts();
         let answer = self
             .http
             .get(url)

@@ -1,5 +1,8 @@
 //! What one request did, seen from outside the case files: the dep answers
-//! it got, and the dep calls it made while it held a database connection.
+//! it got, and the dep calls that overlapped a database connection it held
+//! (a connection held when the call started, or acquired while the call
+//! was in flight: `tokio::join!` of the two is still a remote call inside
+//! a held connection).
 //!
 //! The audit layers (`api/audit.rs`) run each case request inside a
 //! [`Scope`], a tokio task-local; the dep client and the database pool,
@@ -26,6 +29,7 @@ tokio::task_local! {
 pub struct Record {
     dep_answers: AtomicU32,
     connections_held: AtomicU32,
+    dep_calls_in_flight: AtomicU32,
     dep_calls_holding_db: AtomicU32,
 }
 
@@ -35,8 +39,8 @@ impl Record {
         self.dep_answers.load(Ordering::Relaxed)
     }
 
-    /// Calls to dep this request made while it held a database connection
-    /// (and so perhaps an open transaction and its row locks).
+    /// Times a call to dep and a database connection held by this request
+    /// (and so perhaps an open transaction and its row locks) overlapped.
     pub fn dep_calls_holding_db(&self) -> u32 {
         self.dep_calls_holding_db.load(Ordering::Relaxed)
     }
@@ -49,13 +53,31 @@ pub async fn run<F: Future>(handler: F) -> (F::Output, Arc<Record>) {
     (output, record)
 }
 
-/// The dep client is about to call dep.
-pub fn dep_call_starts() {
-    let _ = REQUEST.try_with(|record| {
-        if record.connections_held.load(Ordering::Relaxed) > 0 {
-            record.dep_calls_holding_db.fetch_add(1, Ordering::Relaxed);
+/// A call to dep in flight for the current request, counted until dropped
+/// (answered, failed, or given up by a deadline).
+#[derive(Debug)]
+pub struct DepCall(Option<Arc<Record>>);
+
+impl DepCall {
+    /// The dep client starts a call (waiting for a slot included).
+    pub fn start() -> Self {
+        let record = REQUEST.try_with(Arc::clone).ok();
+        if let Some(record) = &record {
+            record.dep_calls_in_flight.fetch_add(1, Ordering::Relaxed);
+            if record.connections_held.load(Ordering::Relaxed) > 0 {
+                record.dep_calls_holding_db.fetch_add(1, Ordering::Relaxed);
+            }
         }
-    });
+        Self(record)
+    }
+}
+
+impl Drop for DepCall {
+    fn drop(&mut self) {
+        if let Some(record) = &self.0 {
+            record.dep_calls_in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// dep answered the dep client.
@@ -72,6 +94,9 @@ impl Holding {
         let record = REQUEST.try_with(Arc::clone).ok();
         if let Some(record) = &record {
             record.connections_held.fetch_add(1, Ordering::Relaxed);
+            if record.dep_calls_in_flight.load(Ordering::Relaxed) > 0 {
+                record.dep_calls_holding_db.fetch_add(1, Ordering::Relaxed);
+            }
         }
         Self(record)
     }
@@ -93,19 +118,26 @@ mod tests {
     async fn a_scope_sees_its_own_task_only() {
         let ((), record) = run(async {
             dep_answered();
+            // A call while a connection is held, and a connection taken
+            // while a call is in flight: two overlaps.
             let held = Holding::start();
-            dep_call_starts();
+            drop(DepCall::start());
             drop(held);
-            dep_call_starts();
+            let call = DepCall::start();
+            drop(Holding::start());
+            drop(call);
+            // One after the other: none.
+            drop(DepCall::start());
+            drop(Holding::start());
             // A detached task is outside the request.
             tokio::spawn(async { dep_answered() }).await.expect("join");
         })
         .await;
         assert_eq!(record.dep_answers(), 1);
-        assert_eq!(record.dep_calls_holding_db(), 1);
+        assert_eq!(record.dep_calls_holding_db(), 2);
         // Outside any scope, nothing is counted and nothing fails.
         dep_answered();
-        dep_call_starts();
+        drop(DepCall::start());
         drop(Holding::start());
     }
 }

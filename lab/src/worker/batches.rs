@@ -206,7 +206,8 @@ impl Batches {
     /// Records a finished job: `latency` from its enqueue, and `ran`, how
     /// long it held its worker. Jobs of a batch that is gone (reset) are
     /// ignored, so a reset really starts from zero.
-    pub fn complete(&self, job: &Job, latency: Duration, ran: Duration) {
+    /// The worker module's alone: only a pool's workers finish jobs.
+    pub(in crate::worker) fn complete(&self, job: &Job, latency: Duration, ran: Duration) {
         let (batch_id, class) = (job.batch_id, job.class);
         let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         let mut inner = self.lock();

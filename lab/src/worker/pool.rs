@@ -20,10 +20,13 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use super::{batches::Batches, job::Job};
 
 /// What every pool needs from the worker role. Built only by the worker
-/// role ([`PoolContext::new`]); pools share it by cloning.
+/// role ([`PoolContext::new`] is the worker module's alone), and shared by
+/// cloning, so that every pool's workers are counted in one place.
 #[derive(Debug, Clone)]
 pub struct PoolContext {
-    pub batches: Arc<Batches>,
+    /// Where workers report finished jobs; the worker module's alone, so
+    /// that only a pool's workers report them.
+    pub(in crate::worker) batches: Arc<Batches>,
     /// Cancelled at shutdown: workers stop, even mid-job.
     pub stop: CancellationToken,
     /// Workers are spawned here so that shutdown can wait for them.
@@ -34,7 +37,7 @@ pub struct PoolContext {
 }
 
 impl PoolContext {
-    pub fn new(batches: Arc<Batches>) -> Self {
+    pub(in crate::worker) fn new(batches: Arc<Batches>) -> Self {
         Self {
             batches,
             stop: CancellationToken::new(),

@@ -26,15 +26,20 @@ pub enum AnswerClass {
     Late,
     /// The field holds one of its degraded values (a fallback).
     Degraded,
-    /// No JSON object, no such field, a field that is not text, or a value
-    /// the scenario does not name.
+    /// No JSON object, no such field, a field that is not text, a value
+    /// the scenario does not name, the field given twice, or anything but
+    /// whitespace after the object: an answer read one way here and
+    /// another by a lenient client is no answer.
     Unreadable,
 }
 
 /// Classifies an answer's body by the scenario's field and values.
 pub fn classify(answers: &Answers, body: &[u8]) -> AnswerClass {
     let mut json = serde_json::Deserializer::from_slice(body);
-    match Field(&answers.field).deserialize(&mut json) {
+    let read = Field(&answers.field)
+        .deserialize(&mut json)
+        .and_then(|field| json.end().map(|()| field));
+    match read {
         Ok(Some(Text(value))) if answers.full.iter().any(|full| *full == value) => {
             AnswerClass::Full
         }
@@ -72,7 +77,13 @@ impl<'de> Visitor<'de> for Field<'_> {
         // Every entry is consumed, the others skipped unbuilt: the
         // deserializer expects the whole object to be read.
         while let Some(Text(key)) = map.next_key()? {
-            if found.is_none() && key == self.0 {
+            if key == self.0 {
+                if found.is_some() {
+                    return Err(serde::de::Error::custom(format!(
+                        "`{}` given twice",
+                        self.0
+                    )));
+                }
                 found = Some(map.next_value()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -111,11 +122,19 @@ mod tests {
             AnswerClass::Full,
             "escapes"
         );
+        assert_eq!(
+            read("{\"source\":\"dep\"}\n"),
+            AnswerClass::Full,
+            "whitespace after"
+        );
         for unreadable in [
             r#"{"product_id":3}"#,
             r#"{"source":"cache"}"#,
             r#"{"source":7}"#,
             r#"{"nested":{"source":"dep"}}"#,
+            r#"{"source":"dep","source":"fallback"}"#,
+            "{\"source\":\"dep\"}\n//cached",
+            r#"{"source":"dep"}{"source":"dep"}"#,
             r#"["source","dep"]"#,
             "not json",
             "",

@@ -353,6 +353,8 @@ const BULKHEADS: &str = "lab/src/cases/bulkheads.rs";
 pub const DEADLINE: &str = "Duration::from_millis(250)";
 /// Case 1's call to dep, as the baseline and the solution write it.
 const RECOMMEND_CALL: &str = "state.dep.call(&state.workload.timeouts_dep)";
+/// Case 1's handler's return type, as the baseline and the solution write it.
+const RECOMMEND_SIGNATURE: &str = "-> Result<Json<Recommendation>, ApiError> {";
 /// The solution's fallback on the deadline.
 const FALLBACK_ARM: &str = "Err(_deadline) => Ok(Json(Recommendation::fallback())),";
 
@@ -474,6 +476,53 @@ fn timeouts_rows() -> Vec<Row> {
             (10, 10),
             "recommendations.unbacked (max)",
         ),
+        // The fallback's body gives `source` twice, "dep" first: a lenient
+        // reader would take it for dep's answer. The runner reads it as no
+        // answer, and the audit, which cannot read it, cannot vouch for it.
+        wrong_fix(
+            "a fallback whose body gives `source` twice, \"dep\" first",
+            true,
+            vec![
+                Edit {
+                    file: TIMEOUTS,
+                    from: RECOMMEND_SIGNATURE,
+                    to: "-> Result<axum::response::Response, ApiError> {",
+                },
+                Edit {
+                    file: TIMEOUTS,
+                    from: "Ok(answer) => Ok(Json(Recommendation::from_dep(&answer?))),",
+                    to: "Ok(answer) => Ok(axum::response::IntoResponse::into_response(Json(Recommendation::from_dep(&answer?)))),",
+                },
+                Edit {
+                    file: TIMEOUTS,
+                    from: FALLBACK_ARM,
+                    to: "Err(_deadline) => Ok(axum::response::IntoResponse::into_response(([(axum::http::header::CONTENT_TYPE, \"application/json\")], r#\"{\"product_id\":1,\"source\":\"dep\",\"source\":\"fallback\"}\"#))),",
+                },
+            ],
+            (10, 10),
+            "recommendations.unbacked (max)",
+        ),
+        // dep never asked: a constant "dep" answer with bytes after it.
+        wrong_fix(
+            "a constant answer claiming dep, with bytes after the JSON",
+            false,
+            vec![
+                Edit {
+                    file: TIMEOUTS,
+                    from: RECOMMEND_SIGNATURE,
+                    to: "-> Result<axum::response::Response, ApiError> {",
+                },
+                Edit {
+                    file: TIMEOUTS,
+                    from: "let answer = state.dep.call(&state.workload.timeouts_dep).await?;
+    Ok(Json(Recommendation::from_dep(&answer)))",
+                    to: "let _ = (&state, Recommendation::from_dep);
+    Ok(axum::response::IntoResponse::into_response(([(axum::http::header::CONTENT_TYPE, \"application/json\")], \"{\\\"product_id\\\":42,\\\"source\\\":\\\"dep\\\"}\\n//cached\\n\")))",
+                },
+            ],
+            (10, 10),
+            "recommendations.unbacked (max)",
+        ),
         // The brownout taken out of the workload: fast, and flagged.
         flagged(
             "the hang taken out of the workload",
@@ -514,9 +563,14 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
     let rows = timeouts_rows();
     let measured = prove("timeouts", 1, &rows).await;
     assert_next_steps("timeouts", 1, &measured[0], &measured[1]);
+    let row = |name: &str| {
+        let index = rows.iter().position(|row| row.name == name);
+        &measured[index.unwrap_or_else(|| panic!("no row {name}"))]
+    };
     // The edited lab runs another exercise: another fingerprint than the
     // same run (10 s) against the scenario's workload would have.
-    let edited = &measured[10].summary;
+    let hang_taken_out = row("the hang taken out of the workload");
+    let edited = &hang_taken_out.summary;
     let mut timeouts = shipped().get("timeouts").expect("timeouts").clone();
     timeouts.duration = Duration::from_secs(10);
     assert_ne!(
@@ -525,16 +579,18 @@ async fn case_1_timeouts_only_a_deadline_with_a_fallback_pays() {
         "{edited:?}"
     );
     assert!(
-        measured[10].score_line.contains("FLAGGED=workload-edited"),
+        hang_taken_out
+            .score_line
+            .contains("FLAGGED=workload-edited"),
         "{}",
-        measured[10].score_line
+        hang_taken_out.score_line
     );
     assert!(
-        (measured[10].stderr).contains("next: put the workload back (workload.timeouts_dep"),
+        (hang_taken_out.stderr).contains("next: put the workload back (workload.timeouts_dep"),
         "{}",
-        measured[10].stderr
+        hang_taken_out.stderr
     );
-    let lab_edited = &measured[12];
+    let lab_edited = row("the dep client's cap raised in code");
     assert!(
         lab_edited
             .score_line
@@ -656,6 +712,27 @@ fn tx_rows() -> Vec<Row> {
             }],
             (10, 10),
             "orders.unrecorded (max)",
+        ),
+        // The price asked and a connection taken at once: the connection is
+        // held for the end of the pricing call.
+        wrong_fix(
+            "the pricing call and the connection's acquire joined",
+            true,
+            vec![Edit {
+                file: TX,
+                from: "let price = state.dep.call(&state.workload.tx_dep).await?;
+    let price_cents = 100 + i64::from(price.value % 900);
+
+    let mut conn = state.db.acquire().await?;",
+                to: "let (price, conn) = tokio::join!(state.dep.call(&state.workload.tx_dep), async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        state.db.acquire().await
+    });
+    let (price, mut conn) = (price?, conn?);
+    let price_cents = 100 + i64::from(price.value % 900);",
+            }],
+            (10, 10),
+            "orders.dep_calls_holding_db (max)",
         ),
         // A pool of its own, out of the api's sight: its connections hold
         // the lock across the pricing call unseen by `in_use` and by the
@@ -787,6 +864,24 @@ fn bulkheads_rows() -> Vec<Row> {
                 from: "let latency = job.queued_at.elapsed();",
                 to: "let latency = started.elapsed();",
             }],
+        ),
+        // The same edit, and the shipped hashes rewritten to match: the
+        // runner compares the tree with the hashes it was compiled with.
+        lab_edited(
+            "slow jobs' work cut in the pool, the shipped hashes rewritten",
+            false,
+            vec![
+                Edit {
+                    file: "lab/src/worker/pool.rs",
+                    from: "() = tokio::time::sleep(job.work) => true,",
+                    to: "() = tokio::time::sleep(job.work.min(std::time::Duration::from_millis(5))) => true,",
+                },
+                Edit {
+                    file: "runner/shipped-lab.sha256",
+                    from: "  lab/src/worker/pool.rs",
+                    to: "  lab/src/worker/pool.rs.shipped",
+                },
+            ],
         ),
         // Slow jobs' work cut to 5 ms where the pool runs them.
         lab_edited(
