@@ -1,20 +1,28 @@
 # One image for every lab role: `lab dep`, `lab api`, `lab worker` (the
 # Kubernetes manifests pick the role with `args`).
 #
-# Dependencies are cached between builds by BuildKit cache mounts for
-# cargo's registry and the target folder: after an edit in lab/, only the
-# lab crate recompiles. `make dev` builds this image and imports it into k3d.
+# It builds offline: `make image` runs with `--network none`, from the
+# crates `make prefetch` vendors into .lab/image-crates/ (deploy/vendor-lab.sh):
+# the workspace's manifest with the lab its only member, Cargo.lock pruned to
+# the lab's packages, and those crates. Cargo reads them through a source
+# replacement given with `--config` here, so it holds only inside this build;
+# `--locked` refuses any lockfile change, `--offline` any download.
+# The vendored crates are copied before the lab's sources, so after an edit
+# in lab/ only the lab's layer and build rerun; a BuildKit cache mount keeps
+# the target folder, so only the lab crate recompiles.
 # No `# syntax=` line: the Dockerfile frontend built into BuildKit (Docker
-# 23 and later) knows `RUN --mount`, and a syntax line would fetch a
+# 20.10 and later) knows `RUN --mount`, and a syntax line would fetch a
 # frontend image on every build, which fails offline.
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-COPY . .
-RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    --mount=type=cache,target=/usr/local/cargo/git \
-    --mount=type=cache,target=/src/target \
-    cargo build --release --locked --package lab --bin lab \
+COPY .lab/image-crates/ ./
+COPY lab/ lab/
+RUN --mount=type=cache,target=/src/target \
+    cargo build --release --locked --offline \
+        --config 'source.crates-io.replace-with="vendored-crates"' \
+        --config 'source.vendored-crates.directory="/src/crates"' \
+        --package lab --bin lab \
     && cp target/release/lab /usr/local/bin/lab
 
 # distroless: glibc and CA certificates, no shell, no package manager; runs

@@ -19,8 +19,10 @@
             rustc
             clippy
             rustfmt
-            # The cluster path: the Docker client talks to Docker Desktop.
+            # The cluster path: the Docker client talks to Docker Desktop;
+            # `make image` builds with BuildKit, which needs buildx.
             docker-client
+            docker-buildx
             kubectl
             k3d
             # initdb and pg_ctl for the local stack's private PostgreSQL.

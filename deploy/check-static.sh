@@ -122,6 +122,44 @@ else
     echo "ok: the Dockerfile needs no frontend image"
 fi
 
+echo "== the image builds offline, from the lab's vendored crates"
+if grep -qF 'COPY .lab/image-crates/ ./' Dockerfile && grep -qE 'cargo build --release --locked --offline' Dockerfile &&
+    grep -qF "source.crates-io.replace-with=" Dockerfile; then
+    echo "ok: the Dockerfile builds --locked --offline from .lab/image-crates"
+else
+    echo "FAILED: the Dockerfile does not build --locked --offline from .lab/image-crates's crates"; failed=1
+fi
+image=$(make --dry-run image)
+if [ "$(grep -c -- '--network none --tag resilience-lab:dev \.;' <<<"$image")" -eq 2 ] &&
+    grep -qF -- 'buildx build --load' <<<"$image"; then
+    echo "ok: make image builds with --network none (and --load with buildx)"
+else
+    echo "FAILED: make image does not build with --network none and buildx's --load:"; echo "$image"; failed=1
+fi
+if [ "$(head -n 1 < <(grep -v '^#' .dockerignore))" = '*' ] && grep -qx '!lab/' .dockerignore &&
+    grep -qx '!.lab/image-crates/' .dockerignore && grep -qx '/.lab' .gitignore; then
+    echo "ok: the build context is lab/ and .lab/image-crates/ only; .lab/ stays out of git"
+else
+    echo "FAILED: .dockerignore must let in lab/ and .lab/image-crates/ only, and .gitignore must hold /.lab"; failed=1
+fi
+
+echo "== the cluster's ports: 127.0.0.1 only, chosen by make's API_PORT and WORKER_PORT"
+ports=$(sed -nE 's/^ *- port: (.*)/\1/p' deploy/k3d-config.yaml)
+variables=$(grep -oE '\$\{[A-Z_]+\}' deploy/k3d-config.yaml | sort -u | tr '\n' ' ')
+if [ -n "$ports" ] && ! grep -qv '^127\.0\.0\.1:' <<<"$ports" && [ "$variables" = '${API_PORT} ${WORKER_PORT} ' ]; then
+    echo "ok: k3d-config.yaml binds $(wc -l <<<"$ports") ports on 127.0.0.1, from \${API_PORT} and \${WORKER_PORT}"
+else
+    echo "FAILED: k3d-config.yaml's ports must be 127.0.0.1:\${API_PORT}:... and 127.0.0.1:\${WORKER_PORT}:... (have: $ports; variables: $variables)"; failed=1
+fi
+up=$(make --dry-run up API_PORT=18080 WORKER_PORT=18081)
+smoke=$(make --dry-run smoke API_PORT=18080 WORKER_PORT=18081)
+if grep -qE 'API_PORT=18080 WORKER_PORT=18081 *\\?$' <<<"$up" && grep -qF 'http://127.0.0.1:18080/healthz' <<<"$smoke" &&
+    grep -qF 'http://127.0.0.1:18081/readyz' <<<"$smoke"; then
+    echo "ok: make up API_PORT=18080 WORKER_PORT=18081 gives k3d both; make smoke follows them"
+else
+    echo "FAILED: make up does not pass API_PORT and WORKER_PORT to k3d, or make smoke does not follow them"; failed=1
+fi
+
 echo "== preflight and import, on stand-in tools"
 if deploy/test/preflight-and-import.sh; then echo "ok: preflight and import"; else
     echo "FAILED: preflight and import"; failed=1

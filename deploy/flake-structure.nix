@@ -4,7 +4,7 @@
 { flake ? ../flake.nix }:
 let
   flake' = import flake;
-  tools = [ "cargo" "rustc" "clippy" "rustfmt" "docker-client" "kubectl" "k3d"
+  tools = [ "cargo" "rustc" "clippy" "rustfmt" "docker-client" "docker-buildx" "kubectl" "k3d"
             "postgresql" "gnumake" "curl" "jq" "git" ];
   systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
   genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);

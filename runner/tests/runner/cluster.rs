@@ -113,7 +113,14 @@ fn the_k3d_config_is_one_node_with_the_seeds_ports_and_one_metrics_server() {
         config.image
     );
     let ports: Vec<&str> = config.ports.iter().map(|p| p.port.as_str()).collect();
-    assert_eq!(ports, ["8080:30080", "8081:30081"]);
+    // Bound to loopback: the room must not reach the api's /admin/reset.
+    assert_eq!(
+        ports,
+        [
+            "127.0.0.1:${API_PORT}:30080",
+            "127.0.0.1:${WORKER_PORT}:30081"
+        ]
+    );
     assert!(config.ports.iter().all(|p| p.node_filters == ["server:0"]));
     let args: Vec<&str> = config
         .options
