@@ -322,6 +322,11 @@ pub struct ModelArgs {
     #[arg(long, value_parser = humantime::parse_duration)]
     pub cpu_cost: Option<Duration>,
 
+    /// CPU the api spends on each request besides that work (connection,
+    /// HTTP), as the kernel harness measures it.
+    #[arg(long, default_value = "700us", value_parser = humantime::parse_duration)]
+    pub overhead: Duration,
+
     /// From the HPA asking for a pod to the pod being ready.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub ready_delay: Duration,

@@ -121,6 +121,10 @@ pub struct Settings {
     pub workers: usize,
     /// How answers were read (full or degraded), if the scenario reads them.
     pub answers: Option<Answers>,
+    /// The api's replicas when the run started (case 4: the HPA's minimum,
+    /// checked before the run); null when the run reads no cluster.
+    #[serde(default)]
+    pub start_replicas: Option<u32>,
 }
 
 /// A run id that sorts by time: `20261129T115730Z-3f9a`.
@@ -275,6 +279,7 @@ pub(crate) fn example(scenario: &str, run_id: &str, total: u32, fingerprint: &st
             request_cap_s: 1.0,
             workers: 4,
             answers: None,
+            start_replicas: None,
         },
         workload_edits: Vec::new(),
         lab_edits: Vec::new(),

@@ -149,6 +149,7 @@ fn model(scenarios: &Scenarios, args: &cli::ModelArgs) -> anyhow::Result<ExitCod
     if let Some(cost) = args.cpu_cost {
         assumptions.cpu_cost = cost;
     }
+    assumptions.overhead = args.overhead;
     assumptions.ready_delay = args.ready_delay;
     assumptions.sticky = args.sticky;
     assumptions.node_cpus = args.node_cpus;

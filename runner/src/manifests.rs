@@ -84,6 +84,8 @@ struct Hpa {
     max: i32,
     /// The CPU utilisation target, in percent, if it scales on CPU.
     cpu_target: Option<i32>,
+    /// `spec.behavior` is set: the controller applies the rules.
+    behavior: bool,
     scale_up: Rules,
     scale_down: Rules,
 }
@@ -98,6 +100,7 @@ impl From<v2::HorizontalPodAutoscaler> for Hpa {
                 && resource.target.type_ == "Utilization";
             cpu.then_some(resource.target.average_utilization).flatten()
         });
+        let set = spec.behavior.is_some();
         let behavior = spec.behavior.unwrap_or_default();
         Self {
             name: hpa.metadata.name.unwrap_or_default(),
@@ -105,6 +108,7 @@ impl From<v2::HorizontalPodAutoscaler> for Hpa {
             min: spec.min_replicas.unwrap_or(1),
             max: spec.max_replicas,
             cpu_target,
+            behavior: set,
             scale_up: Rules::from_manifest(behavior.scale_up.as_ref(), Rules::scale_up_default()),
             scale_down: Rules::from_manifest(
                 behavior.scale_down.as_ref(),
@@ -123,6 +127,7 @@ impl From<v1::HorizontalPodAutoscaler> for Hpa {
             min: spec.min_replicas.unwrap_or(1),
             max: spec.max_replicas,
             cpu_target: spec.target_cpu_utilization_percentage,
+            behavior: false,
             scale_up: Rules::scale_up_default(),
             scale_down: Rules::scale_down_default(),
         }
@@ -235,6 +240,7 @@ pub fn scaling(folder: &Path, deployment: &str) -> Result<Scaling, Vec<String>> 
                 min: hpa.min.max(1) as u32,
                 max: hpa.max.max(1) as u32,
                 target_percent: target.max(1) as u32,
+                behavior: hpa.behavior,
                 scale_up: hpa.scale_up.clone(),
                 scale_down: hpa.scale_down.clone(),
             }),

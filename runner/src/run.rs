@@ -36,7 +36,7 @@ use crate::{
     probe::{self, Fetcher, ProbeRecord, Probes},
     progress::Progress,
     report::{self, Written},
-    scenario::{Measure, Scenario, Scenarios, Service, Source},
+    scenario::{KubeKind, Measure, Scenario, Scenarios, Service, Source},
     score::{self, Score},
     shipped,
     submit::Board,
@@ -235,7 +235,11 @@ async fn prepare(
     targets: &Targets,
 ) -> anyhow::Result<Prepared> {
     let base_url = targets.url(scenario.service);
-    let fetchers = preflight(scenario, targets, &args.context).await?;
+    let (fetchers, kubernetes) = preflight(scenario, targets, &args.context).await?;
+    let at_rest = match &kubernetes {
+        Some(client) => at_rest(scenario, client, &args.context).await?,
+        None => None,
+    };
     let workload_edits = workload::edits(base_url, &scenario.expect).await;
     reset(base_url).await;
 
@@ -273,7 +277,10 @@ async fn prepare(
         eprintln!("warning: {warning}");
     }
     Ok(Prepared {
-        settings: settings(scenario, base_url, plan.workers),
+        settings: Settings {
+            start_replicas: at_rest.map(|rest| rest.replicas),
+            ..settings(scenario, base_url, plan.workers)
+        },
         plan,
         fetchers,
         workload_edits,
@@ -383,19 +390,49 @@ fn settings(scenario: &Scenario, base_url: &str, workers: usize) -> Settings {
         request_cap_s: scenario.request_cap.as_secs_f64(),
         workers,
         answers: scenario.answers.clone(),
+        start_replicas: None,
     }
+}
+
+/// For a scenario that reads an HPA and the Deployment it scales: the
+/// replicas at rest, or an error that says how long until they are and
+/// how to reset them now; then the cluster's metrics, waited for.
+async fn at_rest(
+    scenario: &Scenario,
+    client: &kube::Client,
+    context: &str,
+) -> anyhow::Result<Option<probe::kubernetes::AtRest>> {
+    let named = |kind: KubeKind| {
+        scenario
+            .probes
+            .iter()
+            .find_map(|probe| match &probe.source {
+                Source::Kubernetes(object) if object.kind == kind => Some(object.name.as_str()),
+                _ => None,
+            })
+    };
+    let (Some(hpa), Some(deployment)) = (
+        named(KubeKind::HorizontalPodAutoscaler),
+        named(KubeKind::Deployment),
+    ) else {
+        return Ok(None);
+    };
+    let rest = probe::kubernetes::at_rest(client, hpa, deployment, context).await?;
+    probe::kubernetes::metrics_ready(client, hpa, context).await?;
+    Ok(Some(rest))
 }
 
 /// Every service the run touches must answer its health check first, and
 /// the Kubernetes API server when a probe reads the cluster: an unreachable
 /// target is a clear error in two seconds, not a report full of connection
 /// errors; so is an object a probe reads that is not in the cluster.
-/// Returns where each probe reads, in the scenario's order.
+/// Returns where each probe reads, in the scenario's order, and the
+/// Kubernetes client when a probe reads the cluster.
 async fn preflight(
     scenario: &Scenario,
     targets: &Targets,
     context: &str,
-) -> anyhow::Result<Vec<Fetcher>> {
+) -> anyhow::Result<(Vec<Fetcher>, Option<kube::Client>)> {
     let reads_cluster = scenario
         .probes
         .iter()
@@ -441,7 +478,7 @@ async fn preflight(
             object.exists(context).await?;
         }
     }
-    Ok(fetchers)
+    Ok((fetchers, kubernetes))
 }
 
 /// The service answers its `/healthz` within [`PREFLIGHT_WITHIN`], or an

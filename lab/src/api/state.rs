@@ -4,7 +4,10 @@
 use std::{sync::Arc, time::Duration};
 
 use super::{audit::Audit, db::Db, dep_client::DepClient};
-use crate::cli::{ApiArgs, ApiKnobs, ApiWorkload};
+use crate::{
+    cases::autoscale::CpuSlots,
+    cli::{ApiArgs, ApiKnobs, ApiWorkload},
+};
 
 /// How long start-up keeps retrying an unreachable PostgreSQL before it
 /// gives up (hard-coded: long enough for a database pod to start, short
@@ -21,6 +24,8 @@ pub struct AppState {
     pub workload: Arc<ApiWorkload>,
     /// What the scenarios' gates read, counted outside the case files.
     pub audit: Arc<Audit>,
+    /// The threads case 4's CPU work may run on at once.
+    pub cpu: CpuSlots,
 }
 
 impl AppState {
@@ -35,6 +40,7 @@ impl AppState {
             knobs: Arc::new(args.knobs.clone()),
             workload: Arc::new(args.workload.clone()),
             audit: Arc::default(),
+            cpu: CpuSlots::for_this_process(),
         })
     }
 }

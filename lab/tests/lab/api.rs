@@ -93,6 +93,7 @@ async fn readyz_is_503_when_postgres_is_unreachable() {
         knobs: args.knobs.clone().into(),
         workload: args.workload.clone().into(),
         audit: Default::default(),
+        cpu: lab::cases::autoscale::CpuSlots::new(1),
     };
     let api = Served::start(lab::api::app(state), Duration::from_secs(1)).await;
     let started = Instant::now();
@@ -546,4 +547,44 @@ async fn migrations_are_idempotent_and_safe_when_replicas_start_together() {
         .await
         .expect("count");
     assert_eq!(products, 3);
+}
+
+/// Case 4's CPU work runs in the api's CPU slots, oldest first; a request
+/// whose client gave up while it waited for a slot is dropped unstarted,
+/// so the next one does not wait for work nobody wants.
+#[tokio::test]
+async fn autoscale_drops_a_request_whose_client_left_while_it_waited() {
+    let db = TestDb::create().await;
+    let dep = support::dep().await;
+    let args = support::api_args(&db, &dep, &["--autoscale-cpu-ms", "400"]);
+    let mut state = AppState::connect(&args).await.expect("api connects");
+    state.cpu = lab::cases::autoscale::CpuSlots::new(1);
+    let api = Served::start(lab::api::app(state), Duration::from_secs(5)).await;
+    let url = api.url("/cases/autoscale");
+    let first = tokio::spawn(support::client().get(&url).send());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let gave_up = support::client()
+        .get(&url)
+        .timeout(Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the second request waited for the slot");
+    let started = Instant::now();
+    let third = support::client().get(&url).send().await.expect("answers");
+    assert!(third.status().is_success());
+    // The first request's rest (about 250 ms), then the third's 400 ms; had
+    // the abandoned second one run, another 400 ms before it.
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_millis(900),
+        "the third request waited {waited:?}: the abandoned one ran"
+    );
+    assert!(
+        first
+            .await
+            .expect("task")
+            .expect("answers")
+            .status()
+            .is_success()
+    );
 }

@@ -10,12 +10,17 @@
 //! real run. What it cannot know from the files is an [`Assumptions`]
 //! field with a default and a flag, and the output names each one.
 //!
-//! - **Pods.** A pod serves its requests side by side, each on a core of
+//! - **Pods.** A pod computes as many requests at once as its CPU limit
+//!   spans cores (the api's CPU slots), oldest first, each on a core of
 //!   its own, as CFS runs threads: within each 100 ms period, until the
 //!   pod has used its CPU limit × 100 ms, then throttled until the next
 //!   (a pod without a limit is bounded by the node); all api pods
-//!   together within the node's CPUs. A request the client gave up on (the request cap)
-//!   still burns its CPU: the api cannot cancel CPU work.
+//!   together within the node's CPUs. The other requests wait for a slot;
+//!   one the client gave up on (the request cap) while it waited is
+//!   dropped unstarted, one already computing still burns its CPU: the api
+//!   cannot cancel CPU work.
+//! - **Health.** kubelet asks each ready pod every second, with a 1 s
+//!   timeout: an answer waits at most for the pod's next CFS period.
 //! - **Metrics.** metrics-server scrapes every 15 s; a pod's usage is its
 //!   CPU over the last scrape interval, and needs two scrapes.
 //! - **The HPA** syncs every 15 s: [`hpa`].
@@ -44,16 +49,25 @@ use crate::{
     output,
     scenario::Scenario,
 };
-pub use sim::{Prediction, Window};
+pub use sim::{Health, Prediction, Window};
 
 /// The workload key that says what one autoscale request costs.
 pub const CPU_COST_KEY: &str = "workload.autoscale_cpu_ms";
+
+/// The api's CPU per request beside its work, as the kernel harness
+/// measured it.
+pub const DEFAULT_OVERHEAD: Duration = Duration::from_micros(700);
 
 /// What the model assumes that the manifests do not say.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assumptions {
     /// CPU time one request costs (the api's `--autoscale-cpu-ms`).
     pub cpu_cost: Duration,
+    /// CPU the api spends on each request besides that work: the
+    /// connection, HTTP, the hand-off to a CPU slot. The kernel harness
+    /// (runner/tests/runner/kernel.rs) measures it from the api's own CPU
+    /// time: about 0.7 ms.
+    pub overhead: Duration,
     /// From the HPA asking for a pod to the pod being ready: container
     /// start, the api connecting to PostgreSQL, the first readiness probe.
     pub ready_delay: Duration,
@@ -73,6 +87,7 @@ impl Assumptions {
         let pinned = scenario.expect.get(CPU_COST_KEY).and_then(|ms| ms.as_u64());
         Self {
             cpu_cost: Duration::from_millis(pinned.unwrap_or(20)),
+            overhead: DEFAULT_OVERHEAD,
             ready_delay: Duration::from_secs(10),
             sticky: false,
             node_cpus: 3.5,
@@ -122,6 +137,12 @@ pub fn describe(scaling: &Scaling) -> String {
         None => "no HPA: the replica count never changes".to_owned(),
         Some(hpa) => match &hpa.spec {
             None => "an HPA that does not scale on CPU utilisation: it never acts".to_owned(),
+            Some(spec) if !spec.behavior => format!(
+                "HPA {}-{} replicas at {}% of the request; no behavior block: up at most \
+                 max(2x, 4) replicas per sync, down after 5 minutes at the highest recent \
+                 recommendation",
+                spec.min, spec.max, spec.target_percent,
+            ),
             Some(spec) => format!(
                 "HPA {}-{} replicas at {}% of the request; up: {}; down: {}",
                 spec.min,
@@ -183,6 +204,13 @@ pub fn render(scenario: &Scenario, prediction: &Prediction, assumptions: &Assump
             window.failed
         );
     }
+    let health = &prediction.health;
+    let _ = writeln!(
+        out,
+        "\n  health: kubelet's probes, every second with its 1 s timeout: {} of {} would fail \
+         (the slowest answer waits {:.0} ms for its pod's CPU)",
+        health.failed, health.polls, health.slowest_ms
+    );
     let _ = writeln!(out);
     out.push_str(&output::checks(&prediction.score));
     let _ = writeln!(out, "{}", predicted_line(scenario, prediction, assumptions));
@@ -190,12 +218,20 @@ pub fn render(scenario: &Scenario, prediction: &Prediction, assumptions: &Assump
 }
 
 /// Each assumption: what it is, its value, its flag.
-fn assumption_rows(assumptions: &Assumptions) -> [(&'static str, String, &'static str); 4] {
+fn assumption_rows(assumptions: &Assumptions) -> [(&'static str, String, &'static str); 5] {
     [
         (
             "CPU per request",
             format!("{} ms", assumptions.cpu_cost.as_millis()),
             "--cpu-cost",
+        ),
+        (
+            "and the api's own CPU per request",
+            format!(
+                "{} ms",
+                output::number(assumptions.overhead.as_secs_f64() * 1000.0)
+            ),
+            "--overhead",
         ),
         (
             "new pod ready after",

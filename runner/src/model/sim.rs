@@ -1,9 +1,11 @@
 //! The simulation itself: a clock in 5 ms steps, the scenario's arrivals,
 //! pods, connections, metrics-server and the HPA (see the module above).
+//! Each step runs the same phases in order: requests arrive, the pods
+//! work, clients give up, metrics-server scrapes, the HPA syncs, the probes
+//! look.
 
 use std::{
-    cmp::Reverse,
-    collections::{BinaryHeap, VecDeque},
+    collections::VecDeque,
     time::{Duration, Instant},
 };
 
@@ -37,6 +39,10 @@ const FIRST_SCRAPE: f64 = 5.0;
 const FIRST_SYNC: f64 = 10.0;
 /// How often the scenario's Kubernetes probes sample.
 const PROBE_EVERY: f64 = 5.0;
+/// How often each pod's health endpoint is asked, and how long the asker
+/// waits: kubelet's probe timeout (`timeoutSeconds`, 1 s by default).
+const HEALTH_EVERY: f64 = 1.0;
+const HEALTH_TIMEOUT: f64 = 1.0;
 /// reqwest closes a connection idle this long.
 const IDLE_CLOSE: f64 = 90.0;
 /// Fixed, so that a prediction is the same on every run.
@@ -52,6 +58,8 @@ pub struct Prediction {
     pub timeline: Vec<Window>,
     pub first_ready: u32,
     pub max_ready: u32,
+    /// The pods' health endpoints, asked as kubelet asks them.
+    pub health: Health,
 }
 
 /// One 15 s stretch of the run.
@@ -73,18 +81,43 @@ pub struct Window {
     pub failed: u64,
 }
 
+/// Every ready pod's health endpoint, asked every second with kubelet's
+/// 1 s timeout. The api runs its CPU work on at most as many threads as
+/// its CPU limit has cores, so an answer waits at most for the pod's next
+/// CFS period; it fails only if that is longer than the timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Health {
+    pub polls: u64,
+    pub failed: u64,
+    /// The longest an answer waited, in milliseconds.
+    pub slowest_ms: f64,
+}
+
+/// A request a pod is computing, and the CPU seconds it still needs.
+struct Running {
+    request: usize,
+    left: f64,
+}
+
+/// Cumulative CPU seconds as metrics-server read them.
+#[derive(Clone, Copy)]
+struct Scrape {
+    at: f64,
+    cpu: f64,
+}
+
 struct Pod {
     ready_at: f64,
     removed: bool,
-    /// CPU seconds each active request has received (processor sharing).
-    virtual_time: f64,
-    /// (virtual time at which it is done, request)
-    jobs: BinaryHeap<Reverse<(u64, usize)>>,
+    /// Requests waiting for one of the pod's CPU slots, oldest first.
+    queue: VecDeque<usize>,
+    /// At most `slots` requests computing, each on a core of its own.
+    running: Vec<Running>,
     cpu_used: f64,
     /// CPU seconds left in this CFS period.
     quota: f64,
-    /// (scrape time, cumulative CPU seconds) of the last two scrapes.
-    scrapes: VecDeque<(f64, f64)>,
+    /// The last two scrapes.
+    scrapes: VecDeque<Scrape>,
 }
 
 impl Pod {
@@ -92,8 +125,8 @@ impl Pod {
         Self {
             ready_at,
             removed: false,
-            virtual_time: 0.0,
-            jobs: BinaryHeap::new(),
+            queue: VecDeque::new(),
+            running: Vec::new(),
             cpu_used: 0.0,
             quota: 0.0,
             scrapes: VecDeque::new(),
@@ -123,9 +156,91 @@ struct Request {
     done: Option<(f64, Outcome)>,
 }
 
-/// Virtual time as an integer key: nanoseconds of CPU.
-fn key(seconds: f64) -> u64 {
-    (seconds * 1e9) as u64
+/// What the HPA decided at one sync.
+struct Decision {
+    at: f64,
+    next: u32,
+    /// The average utilisation it computed from.
+    average: Option<f64>,
+}
+
+/// The HPA's status fields over the run, as its probe would read them.
+#[derive(Default)]
+struct HpaSeries {
+    current: Vec<(f64, f64)>,
+    desired: Vec<(f64, f64)>,
+    utilisation: Vec<(f64, f64)>,
+}
+
+/// When each periodic phase runs next.
+struct Clock {
+    next_period: f64,
+    next_scrape: f64,
+    next_sync: f64,
+    next_probe: f64,
+    next_health: f64,
+}
+
+/// The pods as the manifests deploy them.
+struct Deployment {
+    spec: Option<hpa::Spec>,
+    request_cpu: f64,
+    /// The CPU one pod can use: its limit, within the node.
+    pod_cpu: f64,
+    /// Requests one pod computes at once: the cores its limit spans, as
+    /// the api sizes its CPU slots (`available_parallelism`).
+    slots: usize,
+    replicas: u32,
+}
+
+impl Deployment {
+    fn read(scaling: &Scaling, assumptions: &Assumptions) -> anyhow::Result<Self> {
+        let spec = scaling.hpa.as_ref().and_then(|hpa| hpa.spec.clone());
+        // The HPA cannot compute a utilisation without a request.
+        let spec = spec.filter(|_| scaling.cpu_request.is_some_and(|r| r > 0.0));
+        let pod_cpu = scaling
+            .cpu_limit
+            .unwrap_or(assumptions.node_cpus)
+            .min(assumptions.node_cpus);
+        if pod_cpu <= 0.0 {
+            bail!("the api pod's CPU limit is 0: it could serve nothing");
+        }
+        let mut replicas = scaling.replicas.unwrap_or(1);
+        if let Some(spec) = &spec {
+            replicas = replicas.clamp(spec.min, spec.max);
+        }
+        if replicas == 0 {
+            bail!("the api Deployment asks for 0 replicas and no HPA raises it");
+        }
+        Ok(Self {
+            spec,
+            request_cpu: scaling.cpu_request.unwrap_or(0.0),
+            pod_cpu,
+            slots: (pod_cpu - 1e-9).ceil().max(1.0) as usize,
+            replicas,
+        })
+    }
+}
+
+struct Sim<'a> {
+    scenario: &'a Scenario,
+    assumptions: &'a Assumptions,
+    deployment: Deployment,
+    arrivals: Arrivals,
+    total: usize,
+    rng: StdRng,
+    pods: Vec<Pod>,
+    connections: Vec<Connection>,
+    idle: Vec<usize>,
+    requests: Vec<Request>,
+    /// Requests not yet answered nor given up on, oldest first.
+    waiting: VecDeque<usize>,
+    history: History,
+    clock: Clock,
+    ready: Vec<(f64, f64)>,
+    hpa: HpaSeries,
+    syncs: Vec<Decision>,
+    health: Health,
 }
 
 pub(super) fn simulate(
@@ -133,53 +248,8 @@ pub(super) fn simulate(
     scaling: &Scaling,
     assumptions: &Assumptions,
 ) -> anyhow::Result<Prediction> {
-    let spec = scaling.hpa.as_ref().and_then(|hpa| hpa.spec.clone());
-    // The HPA cannot compute a utilisation without a request.
-    let spec = spec.filter(|_| scaling.cpu_request.is_some_and(|r| r > 0.0));
-    let request_cpu = scaling.cpu_request.unwrap_or(0.0);
-    let pod_cpu = scaling
-        .cpu_limit
-        .unwrap_or(assumptions.node_cpus)
-        .min(assumptions.node_cpus);
-    if pod_cpu <= 0.0 {
-        bail!("the api pod's CPU limit is 0: it could serve nothing");
-    }
-    let mut replicas = scaling.replicas.unwrap_or(1);
-    if let Some(spec) = &spec {
-        replicas = replicas.clamp(spec.min, spec.max);
-    }
-    if replicas == 0 {
-        bail!("the api Deployment asks for 0 replicas and no HPA raises it");
-    }
-    let cost = assumptions.cpu_cost.as_secs_f64();
-    let cap = scenario.request_cap.as_secs_f64();
-    let arrivals = Arrivals::new(scenario.rate, scenario.duration, scenario.ramp);
-    let total = usize::try_from(arrivals.total()).unwrap_or(usize::MAX);
-    let end = scenario.duration.as_secs_f64() + cap + STEP;
-
-    let mut rng = StdRng::seed_from_u64(SEED);
-    // Running since before the run, so ready, where their requests fit.
-    let mut pods: Vec<Pod> = (0..replicas)
-        .map(|index| {
-            let fits = f64::from(index + 1) * request_cpu <= assumptions.node_cpus;
-            Pod::new(if fits {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            })
-        })
-        .collect();
-    let mut connections: Vec<Connection> = Vec::new();
-    let mut idle: Vec<usize> = Vec::new();
-    let mut requests: Vec<Request> = Vec::with_capacity(total);
-    let mut waiting: VecDeque<usize> = VecDeque::new();
-    let mut history = History::default();
-    let mut ready_series = Vec::new();
-    let mut hpa_series: [Vec<(f64, f64)>; 3] = Default::default();
-    let mut syncs: Vec<(f64, u32, Option<f64>)> = Vec::new();
-    let (mut next_scrape, mut next_sync, mut next_probe) = (FIRST_SCRAPE, FIRST_SYNC, 0.0);
-    let mut next_period = 0.0;
-
+    let mut sim = Sim::new(scenario, scaling, assumptions)?;
+    let end = scenario.duration.as_secs_f64() + scenario.request_cap.as_secs_f64() + STEP;
     let mut step = 0u64;
     loop {
         let now = step as f64 * STEP;
@@ -187,178 +257,332 @@ pub(super) fn simulate(
             break;
         }
         step += 1;
+        sim.arrive(now);
+        sim.work(now);
+        sim.give_up(now);
+        sim.scrape(now);
+        sim.sync(now);
+        sim.observe(now);
+        if sim.requests.len() == sim.total && sim.waiting.is_empty() {
+            break;
+        }
+    }
+    Ok(sim.predict(scaling))
+}
 
-        // Arrivals due by now: a connection, a pod, a job.
-        while requests.len() < total {
-            let intended = arrivals.offset(requests.len() as u64).as_secs_f64();
+impl<'a> Sim<'a> {
+    fn new(
+        scenario: &'a Scenario,
+        scaling: &Scaling,
+        assumptions: &'a Assumptions,
+    ) -> anyhow::Result<Self> {
+        let deployment = Deployment::read(scaling, assumptions)?;
+        let arrivals = Arrivals::new(scenario.rate, scenario.duration, scenario.ramp);
+        let total = usize::try_from(arrivals.total()).unwrap_or(usize::MAX);
+        // Running since before the run, so ready, where their requests fit.
+        let pods = (0..deployment.replicas)
+            .map(|index| {
+                let fits = f64::from(index + 1) * deployment.request_cpu <= assumptions.node_cpus;
+                Pod::new(if fits {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                })
+            })
+            .collect();
+        Ok(Self {
+            scenario,
+            assumptions,
+            deployment,
+            arrivals,
+            total,
+            rng: StdRng::seed_from_u64(SEED),
+            pods,
+            connections: Vec::new(),
+            idle: Vec::new(),
+            requests: Vec::with_capacity(total),
+            waiting: VecDeque::new(),
+            history: History::default(),
+            clock: Clock {
+                next_period: 0.0,
+                next_scrape: FIRST_SCRAPE,
+                next_sync: FIRST_SYNC,
+                next_probe: 0.0,
+                next_health: 0.0,
+            },
+            ready: Vec::new(),
+            hpa: HpaSeries::default(),
+            syncs: Vec::new(),
+            health: Health::default(),
+        })
+    }
+
+    /// Arrivals due by now: a connection, a pod, a place in its queue.
+    fn arrive(&mut self, now: f64) {
+        while self.requests.len() < self.total {
+            let intended = self
+                .arrivals
+                .offset(self.requests.len() as u64)
+                .as_secs_f64();
             if intended > now {
                 break;
             }
-            let id = requests.len();
+            let id = self.requests.len();
             let mut request = Request {
                 intended,
                 connection: None,
                 done: None,
             };
-            let pod = if assumptions.sticky {
-                reuse(&mut idle, &connections, &pods, now)
-                    .or_else(|| {
-                        let pod = random_ready(&pods, now, &mut rng)?;
-                        connections.push(Connection {
-                            pod,
-                            open: true,
-                            idle_since: now,
-                        });
-                        Some(connections.len() - 1)
-                    })
-                    .map(|connection| {
-                        request.connection = Some(connection);
-                        connections[connection].pod
-                    })
+            let pod = if self.assumptions.sticky {
+                self.connect(now).map(|connection| {
+                    request.connection = Some(connection);
+                    self.connections[connection].pod
+                })
             } else {
-                random_ready(&pods, now, &mut rng)
+                random_ready(&self.pods, now, &mut self.rng)
             };
             match pod {
                 Some(pod) => {
-                    let pod = &mut pods[pod];
-                    pod.jobs.push(Reverse((key(pod.virtual_time + cost), id)));
-                    waiting.push_back(id);
+                    self.pods[pod].queue.push_back(id);
+                    self.waiting.push_back(id);
                 }
                 None => request.done = Some((now, Outcome::Failed(ErrorKind::Connect))),
             }
-            requests.push(request);
-        }
-
-        // The pods work. Each active request runs on a core of its own, as
-        // CFS runs it, while the pod's quota for this 100 ms period lasts
-        // (its CPU limit × 100 ms); then the pod is throttled until the
-        // next period. The node's CPUs bound all pods together.
-        if now >= next_period {
-            next_period += CFS_PERIOD;
-            for pod in &mut pods {
-                pod.quota = pod_cpu * CFS_PERIOD;
-            }
-        }
-        let wants: Vec<f64> = pods
-            .iter()
-            .map(|pod| (pod.jobs.len() as f64 * STEP).min(pod.quota))
-            .collect();
-        let demand: f64 = wants.iter().sum::<f64>() / STEP;
-        let node_share = if demand > assumptions.node_cpus {
-            assumptions.node_cpus / demand
-        } else {
-            1.0
-        };
-        for (pod, want) in pods.iter_mut().zip(wants) {
-            let active = pod.jobs.len() as f64;
-            if active == 0.0 || want <= 0.0 {
-                continue;
-            }
-            let used = want * node_share;
-            pod.quota -= used;
-            pod.virtual_time += used / active;
-            pod.cpu_used += used;
-            while let Some(&Reverse((done_at, id))) = pod.jobs.peek() {
-                if done_at > key(pod.virtual_time) {
-                    break;
-                }
-                pod.jobs.pop();
-                let request = &mut requests[id];
-                if request.done.is_none() {
-                    // Done by the end of this step.
-                    request.done = Some((now + STEP, Outcome::Status(200)));
-                    if let Some(connection) = request.connection {
-                        connections[connection].idle_since = now + STEP;
-                        idle.push(connection);
-                    }
-                }
-            }
-        }
-
-        // The client gives up at the cap and closes the connection; the
-        // pod keeps burning the CPU.
-        while let Some(&id) = waiting.front() {
-            let request = &mut requests[id];
-            if request.done.is_none() && request.intended + cap > now {
-                break;
-            }
-            waiting.pop_front();
-            if request.done.is_none() {
-                request.done = Some((now, Outcome::Failed(ErrorKind::Timeout)));
-                if let Some(connection) = request.connection {
-                    connections[connection].open = false;
-                }
-            }
-        }
-
-        if now >= next_scrape {
-            next_scrape += PERIOD;
-            for pod in pods.iter_mut().filter(|pod| !pod.removed) {
-                pod.scrapes.push_back((now, pod.cpu_used));
-                if pod.scrapes.len() > 2 {
-                    pod.scrapes.pop_front();
-                }
-            }
-        }
-
-        if now >= next_sync {
-            next_sync += PERIOD;
-            let current = pods.iter().filter(|pod| !pod.removed).count() as u32;
-            match &spec {
-                None => syncs.push((now, current, None)),
-                Some(spec) => {
-                    let decision = sync(spec, &pods, &mut history, now, current, request_cpu);
-                    syncs.push((now, decision.next, decision.average));
-                    hpa_series[0].push((now, f64::from(current)));
-                    hpa_series[1].push((now, f64::from(decision.next)));
-                    if let Some(average) = decision.average {
-                        hpa_series[2].push((now, (100.0 * average).round()));
-                    }
-                    resize(
-                        &mut pods,
-                        &mut connections,
-                        decision.next,
-                        now,
-                        request_cpu,
-                        assumptions,
-                    );
-                }
-            }
-        }
-
-        if now >= next_probe {
-            next_probe += PROBE_EVERY;
-            let ready = pods.iter().filter(|pod| pod.ready(now)).count();
-            ready_series.push((now, ready as f64));
-        }
-
-        if requests.len() == total && waiting.is_empty() {
-            break;
+            self.requests.push(request);
         }
     }
 
-    let collector = record(scenario, &arrivals, &requests);
-    let probes = probe_records(scenario, spec.as_ref(), ready_series.clone(), hpa_series);
-    let score = run::score(scenario, &collector, &probes);
-    let ready_counts = ready_series.iter().map(|&(_, ready)| ready as u32);
-    Ok(Prediction {
-        scaling: scaling.clone(),
-        score,
-        totals: collector.totals(),
-        timeline: timeline(scenario, &requests, &ready_series, &syncs),
-        first_ready: ready_series.first().map_or(0, |&(_, ready)| ready as u32),
-        max_ready: ready_counts.max().unwrap_or(0),
-    })
+    /// A kept-alive connection: the most recently idle one, or a new one
+    /// to a random ready pod.
+    fn connect(&mut self, now: f64) -> Option<usize> {
+        if let Some(connection) = reuse(&mut self.idle, &self.connections, &self.pods, now) {
+            return Some(connection);
+        }
+        let pod = random_ready(&self.pods, now, &mut self.rng)?;
+        self.connections.push(Connection {
+            pod,
+            open: true,
+            idle_since: now,
+        });
+        Some(self.connections.len() - 1)
+    }
+
+    /// The pods work. Each pod computes up to `slots` requests at once,
+    /// oldest first, each on a core of its own, while its quota for this
+    /// 100 ms period lasts (its CPU limit × 100 ms); then it is throttled
+    /// until the next period. A slot whose request finishes within the
+    /// step starts the next one. A request the client gave up on while it
+    /// waited for a slot is dropped unstarted; one already computing runs
+    /// to the end (the api cannot cancel CPU work). The node's CPUs bound
+    /// all pods together.
+    fn work(&mut self, now: f64) {
+        if now >= self.clock.next_period {
+            self.clock.next_period += CFS_PERIOD;
+            for pod in &mut self.pods {
+                pod.quota = self.deployment.pod_cpu * CFS_PERIOD;
+            }
+        }
+        let cost = (self.assumptions.cpu_cost + self.assumptions.overhead).as_secs_f64();
+        let slots = self.deployment.slots;
+        let busy = |pod: &Pod| pod.running.len().max(pod.queue.len().min(slots)).min(slots);
+        let demand: f64 = self
+            .pods
+            .iter()
+            .map(|pod| (busy(pod) as f64 * STEP).min(pod.quota.max(0.0)))
+            .sum::<f64>()
+            / STEP;
+        let node_share = if demand > self.assumptions.node_cpus {
+            self.assumptions.node_cpus / demand
+        } else {
+            1.0
+        };
+        for pod in &mut self.pods {
+            for slot in 0..slots {
+                let mut time = STEP * node_share;
+                while time > 1e-12 && pod.quota > 1e-12 {
+                    let index = if slot < pod.running.len() {
+                        slot
+                    } else if start_next(pod, &self.requests, cost) {
+                        pod.running.len() - 1
+                    } else {
+                        break;
+                    };
+                    let running = &mut pod.running[index];
+                    let run = time.min(pod.quota).min(running.left);
+                    running.left -= run;
+                    time -= run;
+                    pod.quota -= run;
+                    pod.cpu_used += run;
+                    if running.left > 1e-12 {
+                        continue;
+                    }
+                    let finished = pod.running.remove(index);
+                    let request = &mut self.requests[finished.request];
+                    if request.done.is_none() {
+                        // Done by the end of this step.
+                        request.done = Some((now + STEP, Outcome::Status(200)));
+                        if let Some(connection) = request.connection {
+                            self.connections[connection].idle_since = now + STEP;
+                            self.idle.push(connection);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The client gives up at the cap and closes the connection.
+    fn give_up(&mut self, now: f64) {
+        let cap = self.scenario.request_cap.as_secs_f64();
+        while let Some(&id) = self.waiting.front() {
+            let request = &mut self.requests[id];
+            if request.done.is_none() && request.intended + cap > now {
+                break;
+            }
+            self.waiting.pop_front();
+            if request.done.is_none() {
+                request.done = Some((now, Outcome::Failed(ErrorKind::Timeout)));
+                if let Some(connection) = request.connection {
+                    self.connections[connection].open = false;
+                }
+            }
+        }
+    }
+
+    fn scrape(&mut self, now: f64) {
+        if now < self.clock.next_scrape {
+            return;
+        }
+        self.clock.next_scrape += PERIOD;
+        for pod in self.pods.iter_mut().filter(|pod| !pod.removed) {
+            pod.scrapes.push_back(Scrape {
+                at: now,
+                cpu: pod.cpu_used,
+            });
+            if pod.scrapes.len() > 2 {
+                pod.scrapes.pop_front();
+            }
+        }
+    }
+
+    /// The HPA's sync: its decision, recorded, then carried out.
+    fn sync(&mut self, now: f64) {
+        if now < self.clock.next_sync {
+            return;
+        }
+        self.clock.next_sync += PERIOD;
+        let current = self.pods.iter().filter(|pod| !pod.removed).count() as u32;
+        let Some(spec) = &self.deployment.spec else {
+            self.syncs.push(Decision {
+                at: now,
+                next: current,
+                average: None,
+            });
+            return;
+        };
+        let decision = decide(
+            spec,
+            &self.pods,
+            &mut self.history,
+            now,
+            current,
+            self.deployment.request_cpu,
+        );
+        self.hpa.current.push((now, f64::from(current)));
+        self.hpa.desired.push((now, f64::from(decision.next)));
+        if let Some(average) = decision.average {
+            self.hpa.utilisation.push((now, (100.0 * average).round()));
+        }
+        self.resize(decision.next, now);
+        self.syncs.push(decision);
+    }
+
+    /// Creates or removes pods to reach `replicas`; the newest go first.
+    fn resize(&mut self, replicas: u32, now: f64) {
+        let live = self.pods.iter().filter(|pod| !pod.removed).count() as u32;
+        for _ in live..replicas {
+            // The scheduler places a pod only where its request fits: one
+            // that does not stays Pending, never ready.
+            let placed = self
+                .pods
+                .iter()
+                .filter(|pod| !pod.removed && !pod.pending());
+            let requested = (placed.count() + 1) as f64 * self.deployment.request_cpu;
+            let ready_at = if requested <= self.assumptions.node_cpus {
+                now + self.assumptions.ready_delay.as_secs_f64()
+            } else {
+                f64::INFINITY
+            };
+            self.pods.push(Pod::new(ready_at));
+        }
+        for _ in replicas..live {
+            if let Some(index) = self.pods.iter().rposition(|pod| !pod.removed) {
+                self.pods[index].removed = true;
+                for connection in self.connections.iter_mut().filter(|c| c.pod == index) {
+                    connection.open = false;
+                }
+            }
+        }
+    }
+
+    /// The scenario's Kubernetes probes, and kubelet's health checks. A
+    /// health answer needs next to no CPU: it runs as soon as the pod has
+    /// quota left, or at its next CFS period.
+    fn observe(&mut self, now: f64) {
+        if now >= self.clock.next_probe {
+            self.clock.next_probe += PROBE_EVERY;
+            let ready = self.pods.iter().filter(|pod| pod.ready(now)).count();
+            self.ready.push((now, ready as f64));
+        }
+        if now >= self.clock.next_health {
+            self.clock.next_health += HEALTH_EVERY;
+            for pod in self.pods.iter().filter(|pod| pod.ready(now)) {
+                let waited = if pod.quota > 0.0 {
+                    0.0
+                } else {
+                    self.clock.next_period - now
+                };
+                self.health.polls += 1;
+                self.health.failed += u64::from(waited > HEALTH_TIMEOUT);
+                self.health.slowest_ms = self.health.slowest_ms.max(1000.0 * waited);
+            }
+        }
+    }
+
+    fn predict(self, scaling: &Scaling) -> Prediction {
+        let collector = record(self.scenario, &self.arrivals, &self.requests);
+        let probes = probe_records(self.scenario, self.deployment.spec.as_ref(), &self);
+        let score = run::score(self.scenario, &collector, &probes);
+        let ready_counts = self.ready.iter().map(|&(_, ready)| ready as u32);
+        Prediction {
+            scaling: scaling.clone(),
+            score,
+            totals: collector.totals(),
+            timeline: timeline(self.scenario, &self.requests, &self.ready, &self.syncs),
+            first_ready: self.ready.first().map_or(0, |&(_, ready)| ready as u32),
+            max_ready: ready_counts.max().unwrap_or(0),
+            health: self.health,
+        }
+    }
 }
 
-/// What the HPA decided at one sync.
-struct Decision {
-    next: u32,
-    /// The average utilisation it computed from.
-    average: Option<f64>,
+/// Starts the oldest request still wanted in a free slot of `pod`; false
+/// when none waits.
+fn start_next(pod: &mut Pod, requests: &[Request], cost: f64) -> bool {
+    while let Some(request) = pod.queue.pop_front() {
+        if requests[request].done.is_none() {
+            pod.running.push(Running {
+                request,
+                left: cost,
+            });
+            return true;
+        }
+    }
+    false
 }
 
-fn sync(
+/// What the HPA decides from the pods' metrics at `now`.
+fn decide(
     spec: &hpa::Spec,
     pods: &[Pod],
     history: &mut History,
@@ -382,6 +606,7 @@ fn sync(
     let target = f64::from(spec.target_percent) / 100.0;
     let desired = hpa::desired_from_metrics(&metrics, target, current);
     Decision {
+        at: now,
         next: history.decide(spec, now, current, desired),
         average,
     }
@@ -410,50 +635,22 @@ fn random_ready(pods: &[Pod], now: f64, rng: &mut StdRng) -> Option<usize> {
 
 /// A pod's metric at a sync, as the HPA groups it.
 fn metric(pod: &Pod, now: f64, request_cpu: f64) -> PodMetric {
-    let (Some(&(from, before)), Some(&(to, after))) = (pod.scrapes.front(), pod.scrapes.back())
-    else {
-        return PodMetric::Missing;
-    };
-    if pod.scrapes.len() < 2 || to <= from {
-        return PodMetric::Missing;
-    }
-    // Not ready, or its window began before it was ready.
-    if !pod.ready(now) || from < pod.ready_at {
+    // Pending or starting: unready to the controller, whatever
+    // metrics-server has of it.
+    if !pod.ready(now) {
         return PodMetric::NotYet;
     }
-    PodMetric::Counted((after - before) / (to - from) / request_cpu)
-}
-
-/// Creates or removes pods to reach `replicas`; the newest go first.
-fn resize(
-    pods: &mut Vec<Pod>,
-    connections: &mut [Connection],
-    replicas: u32,
-    now: f64,
-    request_cpu: f64,
-    assumptions: &Assumptions,
-) {
-    let live = pods.iter().filter(|pod| !pod.removed).count() as u32;
-    for _ in live..replicas {
-        // The scheduler places a pod only where its request fits: one that
-        // does not stays Pending, never ready.
-        let placed = pods.iter().filter(|pod| !pod.removed && !pod.pending());
-        let requested = (placed.count() + 1) as f64 * request_cpu;
-        let ready_at = if requested <= assumptions.node_cpus {
-            now + assumptions.ready_delay.as_secs_f64()
-        } else {
-            f64::INFINITY
-        };
-        pods.push(Pod::new(ready_at));
+    let (Some(first), Some(last)) = (pod.scrapes.front(), pod.scrapes.back()) else {
+        return PodMetric::Missing;
+    };
+    if pod.scrapes.len() < 2 || last.at <= first.at {
+        return PodMetric::Missing;
     }
-    for _ in replicas..live {
-        if let Some(index) = pods.iter().rposition(|pod| !pod.removed) {
-            pods[index].removed = true;
-            for connection in connections.iter_mut().filter(|c| c.pod == index) {
-                connection.open = false;
-            }
-        }
+    // Its window began before it was ready.
+    if first.at < pod.ready_at {
+        return PodMetric::NotYet;
     }
+    PodMetric::Counted((last.cpu - first.cpu) / (last.at - first.at) / request_cpu)
 }
 
 /// Every request into a real [`Collector`], on a clock that starts now:
@@ -475,16 +672,12 @@ fn record(scenario: &Scenario, arrivals: &Arrivals, requests: &[Request]) -> Col
 }
 
 /// The scenario's Kubernetes probes as a run would have recorded them.
-fn probe_records(
-    scenario: &Scenario,
-    spec: Option<&hpa::Spec>,
-    ready: Vec<(f64, f64)>,
-    hpa: [Vec<(f64, f64)>; 3],
-) -> Vec<ProbeRecord> {
-    let [current, desired, utilisation] = hpa;
+fn probe_records(scenario: &Scenario, spec: Option<&hpa::Spec>, sim: &Sim) -> Vec<ProbeRecord> {
+    let hpa = &sim.hpa;
     // The spec's minimum, as each sync would read it.
     let minimum: Vec<(f64, f64)> = match spec {
-        Some(spec) => current
+        Some(spec) => hpa
+            .current
             .iter()
             .map(|&(t, _)| (t, f64::from(spec.min)))
             .collect(),
@@ -498,14 +691,14 @@ fn probe_records(
                 return None;
             };
             let known: Vec<(&str, &Vec<(f64, f64)>)> = match object.kind {
-                KubeKind::Deployment => vec![("status.readyReplicas", &ready)],
+                KubeKind::Deployment => vec![("status.readyReplicas", &sim.ready)],
                 KubeKind::HorizontalPodAutoscaler => vec![
                     ("spec.minReplicas", &minimum),
-                    ("status.currentReplicas", &current),
-                    ("status.desiredReplicas", &desired),
+                    ("status.currentReplicas", &hpa.current),
+                    ("status.desiredReplicas", &hpa.desired),
                     (
                         "status.currentMetrics.0.resource.current.averageUtilization",
-                        &utilisation,
+                        &hpa.utilisation,
                     ),
                 ],
             };
@@ -534,7 +727,7 @@ fn timeline(
     scenario: &Scenario,
     requests: &[Request],
     ready: &[(f64, f64)],
-    syncs: &[(f64, u32, Option<f64>)],
+    syncs: &[Decision],
 ) -> Vec<Window> {
     let duration = scenario.duration.as_secs_f64();
     let mut windows = Vec::new();
@@ -553,7 +746,7 @@ fn timeline(
         latencies.sort_by(f64::total_cmp);
         let p95_ms = (!latencies.is_empty())
             .then(|| latencies[((latencies.len() as f64 * 0.95).ceil() as usize).max(1) - 1]);
-        let sync = syncs.iter().rev().find(|(t, ..)| *t < to);
+        let sync = syncs.iter().rev().find(|sync| sync.at < to);
         let ready_at_end = ready
             .iter()
             .rev()
@@ -564,8 +757,8 @@ fn timeline(
             to_secs: to as u32,
             offered: latencies.len() as f64 / (to - from),
             ready: ready_at_end,
-            desired: sync.map_or(ready_at_end, |&(_, desired, _)| desired),
-            utilisation: sync.and_then(|&(_, _, utilisation)| utilisation),
+            desired: sync.map_or(ready_at_end, |sync| sync.next),
+            utilisation: sync.and_then(|sync| sync.average),
             p95_ms,
             failed,
         });

@@ -5,17 +5,19 @@
 //!
 //! No Kubernetes API server can run on this project's machines, so the API
 //! server is a stand-in: an axum app on loopback that serves `/version` and
-//! the two objects in the JSON shapes Kubernetes 1.33 gives them, with the
-//! api scaling from one replica to three after the first poll. Everything
+//! the objects in the JSON shapes Kubernetes 1.33 gives them (the HPA, the
+//! api's Deployment, metrics-server's APIService), with the api scaling
+//! from one replica to three 6 s after the runner's first read. Everything
 //! on the runner's side (kubeconfig, kube client, polling, the report and
 //! the score) is real.
 
 use std::{
     path::Path,
     sync::{
-        Arc,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicU32, Ordering},
     },
+    time::{Duration, Instant},
 };
 
 use axum::{Json, Router, extract::State, routing::get};
@@ -27,18 +29,48 @@ use crate::{
     support::{TestDb, closed_address, repo_root, scratch, serve, succeeded},
 };
 
-/// How many times each object has been read.
+/// The stand-in cluster's state, and how many times each object was read.
 #[derive(Debug, Default)]
 struct Reads {
     hpa: AtomicU32,
     deployment: AtomicU32,
+    /// When the runner first read the cluster.
+    first: OnceLock<Instant>,
+    /// Replicas left over from an earlier run (0: none, the HPA at rest).
+    pre_scaled: AtomicU32,
+    /// How long after the first read metrics-server serves metrics.
+    metrics_after: Mutex<Duration>,
 }
 
-/// The api's replicas at the `n`th read: one, then three once the HPA
-/// acted. The first read is preflight's (the object exists) and the second
-/// comes before the load starts, so the run's record begins with the third.
-fn replicas(n: u32) -> u32 {
-    if n < 3 { 1 } else { 3 }
+impl Reads {
+    fn since_first(&self) -> Duration {
+        self.first.get_or_init(Instant::now).elapsed()
+    }
+
+    /// The api's replicas: left over from an earlier run, or one (the HPA's
+    /// minimum) until 6 s after the first read, then three once the HPA
+    /// acted. The run's first probe poll is in its first second.
+    fn replicas(&self) -> u32 {
+        match self.pre_scaled.load(Ordering::SeqCst) {
+            0 if self.since_first() < Duration::from_secs(6) => 1,
+            0 => 3,
+            left_over => left_over,
+        }
+    }
+
+    fn metrics_ready(&self) -> bool {
+        self.since_first() >= *self.metrics_after.lock().expect("lock")
+    }
+}
+
+/// A status condition as Kubernetes writes it.
+fn condition(kind: &str, ready: bool) -> Value {
+    json!({
+        "type": kind,
+        "status": if ready { "True" } else { "False" },
+        "reason": if ready { "ValidMetricFound" } else { "FailedGetResourceMetric" },
+        "lastTransitionTime": "2026-11-29T12:00:00Z"
+    })
 }
 
 fn stand_in_api_server(reads: Arc<Reads>) -> Router {
@@ -55,10 +87,29 @@ fn stand_in_api_server(reads: Arc<Reads>) -> Router {
             }),
         )
         .route(
+            "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io",
+            get(|State(reads): State<Arc<Reads>>| async move {
+                Json(json!({
+                    "apiVersion": "apiregistration.k8s.io/v1",
+                    "kind": "APIService",
+                    "metadata": { "name": "v1beta1.metrics.k8s.io" },
+                    "spec": { "group": "metrics.k8s.io", "version": "v1beta1",
+                              "groupPriorityMinimum": 100, "versionPriority": 100 },
+                    "status": { "conditions": [condition("Available", reads.metrics_ready())] }
+                }))
+            }),
+        )
+        .route(
             "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/api",
             get(|State(reads): State<Arc<Reads>>| async move {
-                let current = replicas(reads.hpa.fetch_add(1, Ordering::SeqCst));
+                reads.hpa.fetch_add(1, Ordering::SeqCst);
+                let current = reads.replicas();
                 let utilisation = if current == 1 { 198 } else { 71 };
+                // A scale 40 s ago: an earlier run's, when pre-scaled.
+                let scaled = humantime::format_rfc3339_seconds(
+                    std::time::SystemTime::now() - Duration::from_secs(40),
+                )
+                .to_string();
                 Json(json!({
                     "apiVersion": "autoscaling/v2",
                     "kind": "HorizontalPodAutoscaler",
@@ -71,9 +122,11 @@ fn stand_in_api_server(reads: Arc<Reads>) -> Router {
                     },
                     "status": {
                         "currentReplicas": current,
-                        "desiredReplicas": 3,
+                        "desiredReplicas": current,
+                        "lastScaleTime": scaled,
                         "currentMetrics": [{ "type": "Resource", "resource": {
-                            "name": "cpu", "current": { "averageUtilization": utilisation, "averageValue": "495m" } } }]
+                            "name": "cpu", "current": { "averageUtilization": utilisation, "averageValue": "495m" } } }],
+                        "conditions": [condition("ScalingActive", reads.metrics_ready())]
                     }
                 }))
             }),
@@ -81,18 +134,20 @@ fn stand_in_api_server(reads: Arc<Reads>) -> Router {
         .route(
             "/apis/apps/v1/namespaces/default/deployments/api",
             get(|State(reads): State<Arc<Reads>>| async move {
-                let ready = replicas(reads.deployment.fetch_add(1, Ordering::SeqCst));
+                reads.deployment.fetch_add(1, Ordering::SeqCst);
+                let replicas = reads.replicas();
                 Json(json!({
                     "apiVersion": "apps/v1",
                     "kind": "Deployment",
                     "metadata": { "name": "api", "namespace": "default" },
                     "spec": {
-                        "replicas": 3,
+                        "replicas": replicas,
                         "selector": { "matchLabels": { "app.kubernetes.io/name": "api" } },
                         "template": { "metadata": { "labels": { "app.kubernetes.io/name": "api" } },
                                       "spec": { "containers": [{ "name": "api", "image": "resilience-lab:dev" }] } }
                     },
-                    "status": { "replicas": 3, "readyReplicas": ready, "availableReplicas": ready, "updatedReplicas": 3 }
+                    "status": { "replicas": replicas, "readyReplicas": replicas,
+                                "availableReplicas": replicas, "updatedReplicas": replicas }
                 }))
             }),
         )
@@ -153,7 +208,7 @@ fn runner(kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
 /// Runs `command` with reports in `folder`; it must refuse (exit 1) within
 /// seconds, having measured nothing. Returns what it said.
 async fn refused(mut command: tokio::process::Command, folder: &Path) -> String {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let output = command
         .arg("--reports")
         .arg(folder.join("reports"))
@@ -162,7 +217,7 @@ async fn refused(mut command: tokio::process::Command, folder: &Path) -> String 
         .expect("runner run autoscale");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(started.elapsed() < Duration::from_secs(10));
     assert!(!folder.join("reports").exists(), "nothing was measured");
     stderr
 }
@@ -312,4 +367,92 @@ async fn an_object_missing_from_the_cluster_stops_the_run_in_seconds() {
         ) && stderr.contains("make apply"),
         "{stderr}"
     );
+}
+
+/// A run of `seconds` against the stand-in at 5 requests per second.
+fn short_run(config: &Path, api: &str, seconds: &str) -> tokio::process::Command {
+    let mut command = runner(
+        config,
+        &[
+            "run",
+            "autoscale",
+            "--duration",
+            seconds,
+            "--rate",
+            "5",
+            "--json",
+        ],
+    );
+    command.arg("--target").arg(format!("api={api}"));
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_that_would_start_pre_scaled_is_refused_until_the_reset() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::create().await;
+    let api = lab_stack(&db).await;
+    let reads = Arc::new(Reads::default());
+    // An earlier run's six replicas, kept by the HPA's scale-down window.
+    reads.pre_scaled.store(6, Ordering::SeqCst);
+    let server = serve(stand_in_api_server(reads.clone())).await;
+    let folder = scratch("kubernetes-pre-scaled");
+    let config = kubeconfig(&folder, &server);
+    let stderr = refused(short_run(&config, &api, "2s"), &folder).await;
+    assert!(
+        stderr.contains("the api runs 6 replicas and its HPA's minimum is 1")
+            && stderr.contains("scale-down is pending")
+            && stderr.contains("it scaled 40 s ago, so at least 260 s are left")
+            && stderr.contains("make rescale"),
+        "{stderr}"
+    );
+
+    // What `make rescale` leaves: the minimum, and an HPA at rest.
+    reads.pre_scaled.store(0, Ordering::SeqCst);
+    let output = short_run(&config, &api, "2s")
+        .arg("--reports")
+        .arg(folder.join("reports-after"))
+        .output()
+        .await
+        .expect("runner run autoscale");
+    let (stdout, _) = succeeded(&output);
+    let summary: Value = serde_json::from_str(stdout.trim()).expect("--json summary");
+    let data: Value = serde_json::from_slice(
+        &std::fs::read(summary["data"].as_str().expect("data.json path")).expect("data.json"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        data["settings"]["start_replicas"], 1,
+        "{}",
+        data["settings"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_waits_for_the_clusters_metrics() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::create().await;
+    let api = lab_stack(&db).await;
+    let reads = Arc::new(Reads::default());
+    *reads.metrics_after.lock().expect("lock") = Duration::from_secs(3);
+    let server = serve(stand_in_api_server(reads.clone())).await;
+    let folder = scratch("kubernetes-metrics");
+    let config = kubeconfig(&folder, &server);
+    let started = Instant::now();
+    let output = short_run(&config, &api, "1s")
+        .arg("--reports")
+        .arg(folder.join("reports"))
+        .output()
+        .await
+        .expect("runner run autoscale");
+    let (_, stderr) = succeeded(&output);
+    assert!(
+        stderr.contains("waiting for the cluster's metrics")
+            && stderr.contains(
+                "APIService v1beta1.metrics.k8s.io Available=False (FailedGetResourceMetric)"
+            )
+            && stderr.contains("metrics ready after"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(3), "it waited");
 }

@@ -6,6 +6,7 @@ mod build;
 mod cluster;
 mod data;
 mod docs;
+mod kernel;
 mod kubernetes;
 mod load;
 mod local;
