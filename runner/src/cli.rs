@@ -337,6 +337,21 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     pub sticky: bool,
 
+    /// When the HPA's first sync comes, from the start of the load (0 to
+    /// 15 s: it syncs every 15 s on its own clock).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub sync_phase: Duration,
+
+    /// How old the metrics are at each sync (0 to 15 s: metrics-server
+    /// scrapes every 15 s on its own clock).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub metrics_age: Duration,
+
+    /// Predict a rerun that starts this long after a first run ends (the
+    /// HPA keeps replicas for 5 minutes): what `runner run` refuses.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub rerun_after: Option<Duration>,
+
     /// CPUs the node gives the api pods together: their usage shares
     /// them, and a pod whose CPU request does not fit stays Pending.
     /// Docker's CPUs less about half a CPU for k3s and the other roles.

@@ -152,6 +152,9 @@ fn model(scenarios: &Scenarios, args: &cli::ModelArgs) -> anyhow::Result<ExitCod
     assumptions.overhead = args.overhead;
     assumptions.ready_delay = args.ready_delay;
     assumptions.sticky = args.sticky;
+    assumptions.rerun_after = args.rerun_after;
+    assumptions.sync_phase = args.sync_phase;
+    assumptions.metrics_age = args.metrics_age;
     assumptions.node_cpus = args.node_cpus;
     let folder = scenarios.root().join(&args.manifests);
     let prediction = model::predict(scenario, &folder, &assumptions)?;

@@ -74,6 +74,16 @@ pub struct Assumptions {
     /// Connections are kept alive and reused. The api closes each one
     /// (`Connection: close`), so the default is false.
     pub sticky: bool,
+    /// When the HPA's first sync comes, from the start of the load (it
+    /// syncs every 15 s on its own clock: 0 to 15 s).
+    pub sync_phase: Duration,
+    /// How old the metrics are at each sync: how long before it
+    /// metrics-server last scraped (0 to 15 s).
+    pub metrics_age: Duration,
+    /// Predict a rerun that starts this long after a first run of the same
+    /// scenario ends, on the cluster as that run and the pause left it
+    /// (`runner run` refuses such a run until `make rescale`).
+    pub rerun_after: Option<Duration>,
     /// CPUs the node gives the api pods together (Docker's share, less what
     /// k3s, PostgreSQL and the other roles use): their usage shares it, and
     /// a pod whose CPU request does not fit stays Pending.
@@ -90,6 +100,9 @@ impl Assumptions {
             overhead: DEFAULT_OVERHEAD,
             ready_delay: Duration::from_secs(10),
             sticky: false,
+            sync_phase: Duration::from_secs(10),
+            metrics_age: Duration::from_secs(5),
+            rerun_after: None,
             node_cpus: 3.5,
         }
     }
@@ -118,6 +131,13 @@ pub fn predict(
     })?;
     if assumptions.cpu_cost.is_zero() || assumptions.node_cpus <= 0.0 {
         bail!("--cpu-cost and --node-cpus must be above zero");
+    }
+    let period = Duration::from_secs(15);
+    if assumptions.sync_phase >= period || assumptions.metrics_age >= period {
+        bail!(
+            "--sync-phase and --metrics-age are within one 15 s period: from 0 up to 15 s, \
+             not including 15 s"
+        );
     }
     sim::simulate(scenario, &scaling, assumptions).context("the model failed")
 }
@@ -176,8 +196,7 @@ pub fn render(scenario: &Scenario, prediction: &Prediction, assumptions: &Assump
     }
     let _ = writeln!(
         out,
-        "  fixed: metrics-server every 15 s, HPA sync every 15 s (5 s after each scrape), \
-         10% tolerance"
+        "  fixed: metrics-server every 15 s, HPA sync every 15 s, 10% tolerance"
     );
     let _ = writeln!(
         out,
@@ -218,7 +237,7 @@ pub fn render(scenario: &Scenario, prediction: &Prediction, assumptions: &Assump
 }
 
 /// Each assumption: what it is, its value, its flag.
-fn assumption_rows(assumptions: &Assumptions) -> [(&'static str, String, &'static str); 5] {
+fn assumption_rows(assumptions: &Assumptions) -> [(&'static str, String, &'static str); 8] {
     [
         (
             "CPU per request",
@@ -246,6 +265,29 @@ fn assumption_rows(assumptions: &Assumptions) -> [(&'static str, String, &'stati
                 "a new one per request, to a random pod (the api closes each)".to_owned()
             },
             "--sticky true|false",
+        ),
+        (
+            "the HPA's first sync, into the load",
+            humantime::format_duration(assumptions.sync_phase).to_string(),
+            "--sync-phase",
+        ),
+        (
+            "metrics' age at each sync",
+            humantime::format_duration(assumptions.metrics_age).to_string(),
+            "--metrics-age",
+        ),
+        (
+            "the run",
+            assumptions.rerun_after.map_or_else(
+                || "the first, from the HPA's minimum".to_owned(),
+                |after| {
+                    format!(
+                        "a rerun {} after a first one",
+                        humantime::format_duration(after)
+                    )
+                },
+            ),
+            "--rerun-after",
         ),
         (
             "CPUs the node gives the api pods",

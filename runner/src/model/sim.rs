@@ -34,9 +34,6 @@ const STEP: f64 = 0.005;
 const CFS_PERIOD: f64 = 0.1;
 /// metrics-server's resolution and the HPA's sync period.
 const PERIOD: f64 = 15.0;
-/// When the first scrape and the first sync happen, from the start.
-const FIRST_SCRAPE: f64 = 5.0;
-const FIRST_SYNC: f64 = 10.0;
 /// How often the scenario's Kubernetes probes sample.
 const PROBE_EVERY: f64 = 5.0;
 /// How often each pod's health endpoint is asked, and how long the asker
@@ -241,6 +238,8 @@ struct Sim<'a> {
     hpa: HpaSeries,
     syncs: Vec<Decision>,
     health: Health,
+    /// When the scored run starts: 0, or after a first run and a pause.
+    offset: f64,
 }
 
 pub(super) fn simulate(
@@ -249,23 +248,17 @@ pub(super) fn simulate(
     assumptions: &Assumptions,
 ) -> anyhow::Result<Prediction> {
     let mut sim = Sim::new(scenario, scaling, assumptions)?;
-    let end = scenario.duration.as_secs_f64() + scenario.request_cap.as_secs_f64() + STEP;
-    let mut step = 0u64;
-    loop {
-        let now = step as f64 * STEP;
-        if now > end {
-            break;
+    let run = scenario.duration.as_secs_f64() + scenario.request_cap.as_secs_f64() + STEP;
+    let mut step = sim.run_until(0, run);
+    if let Some(after) = assumptions.rerun_after {
+        // The cluster between the two runs: no load, the HPA at work.
+        let start = scenario.duration.as_secs_f64() + after.as_secs_f64();
+        while (step as f64) * STEP < start {
+            sim.step(step as f64 * STEP);
+            step += 1;
         }
-        step += 1;
-        sim.arrive(now);
-        sim.work(now);
-        sim.give_up(now);
-        sim.scrape(now);
-        sim.sync(now);
-        sim.observe(now);
-        if sim.requests.len() == sim.total && sim.waiting.is_empty() {
-            break;
-        }
+        sim.begin_rerun(step as f64 * STEP);
+        sim.run_until(step, sim.offset + run);
     }
     Ok(sim.predict(scaling))
 }
@@ -305,8 +298,10 @@ impl<'a> Sim<'a> {
             history: History::default(),
             clock: Clock {
                 next_period: 0.0,
-                next_scrape: FIRST_SCRAPE,
-                next_sync: FIRST_SYNC,
+                next_scrape: (assumptions.sync_phase.as_secs_f64()
+                    - assumptions.metrics_age.as_secs_f64())
+                .rem_euclid(PERIOD),
+                next_sync: assumptions.sync_phase.as_secs_f64(),
                 next_probe: 0.0,
                 next_health: 0.0,
             },
@@ -314,16 +309,57 @@ impl<'a> Sim<'a> {
             hpa: HpaSeries::default(),
             syncs: Vec::new(),
             health: Health::default(),
+            offset: 0.0,
         })
+    }
+
+    /// Steps from `step` until the run's requests are all answered or
+    /// given up on, or `end`; returns the next step.
+    fn run_until(&mut self, mut step: u64, end: f64) -> u64 {
+        loop {
+            let now = step as f64 * STEP;
+            if now > end {
+                return step;
+            }
+            step += 1;
+            self.step(now);
+            if self.requests.len() == self.total && self.waiting.is_empty() {
+                return step;
+            }
+        }
+    }
+
+    /// One step: each phase in turn.
+    fn step(&mut self, now: f64) {
+        self.arrive(now);
+        self.work(now);
+        self.give_up(now);
+        self.scrape(now);
+        self.sync(now);
+        self.observe(now);
+    }
+
+    /// The scored run starts again at `now`: the pods and the HPA's memory
+    /// stay as the first run and the pause left them.
+    fn begin_rerun(&mut self, now: f64) {
+        self.offset = now;
+        self.requests.clear();
+        self.waiting.clear();
+        self.ready.clear();
+        self.hpa = HpaSeries::default();
+        self.syncs.clear();
+        self.health = Health::default();
+        self.clock.next_probe = now;
     }
 
     /// Arrivals due by now: a connection, a pod, a place in its queue.
     fn arrive(&mut self, now: f64) {
         while self.requests.len() < self.total {
-            let intended = self
-                .arrivals
-                .offset(self.requests.len() as u64)
-                .as_secs_f64();
+            let intended = self.offset
+                + self
+                    .arrivals
+                    .offset(self.requests.len() as u64)
+                    .as_secs_f64();
             if intended > now {
                 break;
             }
@@ -549,7 +585,8 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn predict(self, scaling: &Scaling) -> Prediction {
+    fn predict(mut self, scaling: &Scaling) -> Prediction {
+        self.shift_to_run_start();
         let collector = record(self.scenario, &self.arrivals, &self.requests);
         let probes = probe_records(self.scenario, self.deployment.spec.as_ref(), &self);
         let score = run::score(self.scenario, &collector, &probes);
@@ -562,6 +599,36 @@ impl<'a> Sim<'a> {
             first_ready: self.ready.first().map_or(0, |&(_, ready)| ready as u32),
             max_ready: ready_counts.max().unwrap_or(0),
             health: self.health,
+        }
+    }
+}
+
+impl Sim<'_> {
+    /// Every time recorded, from the scored run's start.
+    fn shift_to_run_start(&mut self) {
+        let offset = self.offset;
+        if offset == 0.0 {
+            return;
+        }
+        for request in &mut self.requests {
+            request.intended -= offset;
+            if let Some((done, _)) = &mut request.done {
+                *done -= offset;
+            }
+        }
+        let hpa = &mut self.hpa;
+        for series in [
+            &mut self.ready,
+            &mut hpa.current,
+            &mut hpa.desired,
+            &mut hpa.utilisation,
+        ] {
+            for (t, _) in series.iter_mut() {
+                *t -= offset;
+            }
+        }
+        for sync in &mut self.syncs {
+            sync.at -= offset;
         }
     }
 }

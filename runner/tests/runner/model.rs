@@ -66,6 +66,28 @@ fn grid(scenario: &scenario::Scenario, folder: &Path, sticky: bool) -> Vec<u32> 
     scores
 }
 
+/// (first sync into the load, metrics' age at each sync), in seconds.
+const TIMINGS: [(u64, u64); 5] = [(0, 0), (0, 14), (7, 7), (14, 0), (14, 14)];
+
+/// The predicted score at each of [`TIMINGS`], the other assumptions at
+/// their defaults.
+fn timing(scenario: &scenario::Scenario, folder: &Path) -> Vec<u32> {
+    TIMINGS
+        .iter()
+        .map(|&(phase, age)| {
+            let assumptions = model::Assumptions {
+                sync_phase: Duration::from_secs(phase),
+                metrics_age: Duration::from_secs(age),
+                ..model::Assumptions::defaults(scenario)
+            };
+            model::predict(scenario, folder, &assumptions)
+                .expect("a prediction")
+                .score
+                .total
+        })
+        .collect()
+}
+
 /// The score at the defaults (10 s, 20 ms, a new connection per request).
 fn at_defaults(scenario: &scenario::Scenario, folder: &Path) -> u32 {
     let assumptions = model::Assumptions::defaults(scenario);
@@ -235,6 +257,26 @@ fn the_model_pays_the_right_fix_and_nothing_else() {
         "| reference solution, kept-alive connections | `--sticky true` | - | {} |",
         cells.join(" | ")
     );
+    // The HPA's and metrics-server's clocks against the load's: the first
+    // sync 0 to 14 s into the load, metrics 0 to 14 s old at each sync.
+    let _ = writeln!(
+        table,
+        "\n| manifests | {} |\n|---|{}",
+        TIMINGS
+            .iter()
+            .map(|(phase, age)| format!("sync at {phase} s, metrics {age} s old"))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(TIMINGS.len())
+    );
+    let timings: Vec<Vec<u32>> = [&rows[0].2, &rows[1].2]
+        .into_iter()
+        .map(|folder| timing(scenario, folder))
+        .collect();
+    for ((name, ..), scores) in rows.iter().zip(&timings) {
+        let cells: Vec<String> = scores.iter().map(u32::to_string).collect();
+        let _ = writeln!(table, "| {name} | {} |", cells.join(" | "));
+    }
     let out = repo_root().join("target/tmp/model");
     std::fs::create_dir_all(&out).expect("target/tmp/model");
     std::fs::write(out.join("autoscale.md"), &table).expect("write the table");
@@ -242,12 +284,12 @@ fn the_model_pays_the_right_fix_and_nothing_else() {
 
     let (_, _, baseline) = &results[0];
     assert!(
-        baseline.iter().all(|&s| s <= 35),
+        baseline.iter().chain(&timings[0]).all(|&s| s <= 35),
         "baseline ≤ 35 everywhere:\n{table}"
     );
     let (_, solution_default, solution) = &results[1];
     assert!(
-        solution.iter().all(|&s| s >= 90),
+        solution.iter().chain(&timings[1]).all(|&s| s >= 90),
         "solution ≥ 90 everywhere:\n{table}"
     );
     for (name, default, scores) in &results[2..] {
@@ -302,4 +344,36 @@ fn the_command_prints_its_assumptions_timeline_and_predicted_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("runs on the local stack"), "{stderr}");
+}
+
+/// A rerun within the HPA's scale-down window starts where the first run
+/// left the replicas: it passes the replicas gate at once, whatever the
+/// manifests say, which is why `runner run` refuses it until `make
+/// rescale`. After the window, the rerun starts from the minimum again.
+#[test]
+fn a_rerun_within_the_scale_down_window_starts_pre_scaled() {
+    let scenarios = scenario::load(&repo_root().join("scenarios.toml")).expect("scenarios");
+    let scenario = scenarios.named("autoscale").expect("autoscale");
+    let folder = manifests("rerun", true, &[]);
+    let predict = |rerun_after: Option<Duration>| {
+        let assumptions = model::Assumptions {
+            rerun_after,
+            ..model::Assumptions::defaults(scenario)
+        };
+        model::predict(scenario, &folder, &assumptions).expect("a prediction")
+    };
+    let first = predict(None);
+    assert_eq!(first.first_ready, 2, "a first run starts at the minimum");
+    let soon = predict(Some(Duration::from_secs(60)));
+    assert!(
+        soon.first_ready > 2 && soon.first_ready >= first.max_ready - 1,
+        "a rerun a minute later starts pre-scaled: {} ready (the first run reached {})",
+        soon.first_ready,
+        first.max_ready
+    );
+    let later = predict(Some(Duration::from_secs(600)));
+    assert_eq!(
+        later.first_ready, 2,
+        "ten minutes later the HPA is back at its minimum"
+    );
 }
