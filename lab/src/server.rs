@@ -6,17 +6,44 @@
 //! share one path: production passes [`shutdown_signal`], tests pass a
 //! `CancellationToken`'s `cancelled()`.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::OnceLock, time::Duration};
 
 use anyhow::Context;
 use axum::{
     Json, Router,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode},
+    middleware,
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// The header every answer carries with [`instance`]: behind a Kubernetes
+/// Service, the runner counts the replicas it reaches by it.
+pub const INSTANCE_HEADER: &str = "x-lab-instance";
+
+/// This process, as its answers name it: the host (a pod's name in
+/// Kubernetes) and the process id.
+pub fn instance() -> &'static str {
+    static INSTANCE: OnceLock<String> = OnceLock::new();
+    INSTANCE.get_or_init(|| {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|host| host.trim().to_owned())
+            .filter(|host| !host.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("{host}/{}", std::process::id())
+    })
+}
+
+async fn name_the_instance(mut response: Response) -> Response {
+    if let Ok(value) = HeaderValue::from_str(instance()) {
+        response.headers_mut().insert(INSTANCE_HEADER, value);
+    }
+    response
+}
 
 /// Binds `addr`, with an error that says what to do when the port is taken.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -54,6 +81,7 @@ pub async fn serve(
             stopping.cancel();
         }
     };
+    let app = app.layer(middleware::map_response(name_the_instance));
     let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     let drain_deadline = async {
         stopping.cancelled().await;

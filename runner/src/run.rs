@@ -240,6 +240,9 @@ async fn prepare(
         Some(client) => at_rest(scenario, client, &args.context).await?,
         None => None,
     };
+    if !kubernetes_probed(scenario) {
+        warn_if_replicated(scenario, base_url).await;
+    }
     let workload_edits = workload::edits(base_url, &scenario.expect).await;
     reset(base_url).await;
 
@@ -433,10 +436,7 @@ async fn preflight(
     targets: &Targets,
     context: &str,
 ) -> anyhow::Result<(Vec<Fetcher>, Option<kube::Client>)> {
-    let reads_cluster = scenario
-        .probes
-        .iter()
-        .any(|probe| matches!(probe.source, Source::Kubernetes(_)));
+    let reads_cluster = kubernetes_probed(scenario);
     // The API server first: on a laptop without the cluster, that is the
     // error that says what to do (`make up`).
     let kubernetes = if reads_cluster {
@@ -503,6 +503,32 @@ async fn healthy(
          with --target {service}=URL.",
         service = service.as_str()
     )
+}
+
+/// Whether a probe of `scenario` reads the cluster.
+fn kubernetes_probed(scenario: &Scenario) -> bool {
+    scenario
+        .probes
+        .iter()
+        .any(|probe| matches!(probe.source, Source::Kubernetes(_)))
+}
+
+/// Cases 1 to 3 read one process's counters through their probes. On the
+/// cluster after case 4, the api may run several replicas: each probe then
+/// reads one of them, and the gates see part of the run.
+async fn warn_if_replicated(scenario: &Scenario, base_url: &str) {
+    let replicas = probe::instances(base_url, 8).await;
+    if replicas > 1 {
+        eprintln!(
+            "warning: the {service} at {base_url} answers from {replicas} processes (replicas \
+             behind a Service, after case 4?); this scenario's probes read one of them, so its \
+             gates see part of the run. Scale back to one first: \
+             `kubectl --context k3d-resilience-lab delete hpa api` and \
+             `kubectl --context k3d-resilience-lab scale deployment/{service} --replicas=1`, \
+             or `make unsolve STEP=4 && make apply`",
+            service = scenario.service.as_str()
+        );
+    }
 }
 
 /// Puts the service's state back to its seed values, so runs compare. A

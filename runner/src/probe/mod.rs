@@ -217,6 +217,35 @@ pub fn field(json: &Value, path: &str) -> Option<f64> {
     value.as_f64()
 }
 
+/// The header each lab answer names its process with (the lab's
+/// `server::INSTANCE_HEADER`).
+pub const INSTANCE_HEADER: &str = "x-lab-instance";
+
+/// How many processes of a service answer at `base_url`: `/healthz` asked
+/// `asks` times, each on a connection of its own, so that a Kubernetes
+/// Service may send each to another replica. A probe keeps its connection,
+/// so it reads one of them.
+pub async fn instances(base_url: &str, asks: usize) -> usize {
+    let client = reqwest::Client::new();
+    let url = format!("{base_url}/healthz");
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..asks {
+        let answer = client
+            .get(&url)
+            .header(reqwest::header::CONNECTION, "close")
+            .timeout(POLL_TIMEOUT)
+            .send()
+            .await;
+        if let Some(name) = answer
+            .ok()
+            .and_then(|response| response.headers().get(INSTANCE_HEADER).cloned())
+        {
+            seen.insert(name);
+        }
+    }
+    seen.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -477,3 +477,64 @@ async fn a_failed_submission_keeps_the_run_and_runner_submit_sends_it_later() {
         .expect("its status");
     assert!(status.success(), "{status}");
 }
+
+/// A stand-in for a Kubernetes Service in front of `backends`: each new
+/// connection goes to the next one, round robin, as kube-proxy spreads
+/// connections.
+async fn round_robin(backends: Vec<std::net::SocketAddr>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        for turn in 0.. {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            let backend = backends[turn % backends.len()];
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+/// Two lab processes behind one address, as two api replicas behind the
+/// cluster's Service: the runner tells them apart by the header each
+/// answer names its process with.
+#[tokio::test]
+async fn the_runner_counts_the_processes_behind_an_address() {
+    assert_eq!(runner::probe::INSTANCE_HEADER, lab::server::INSTANCE_HEADER);
+    // Two processes, not two servers in this one: each names its own.
+    let addresses = [closed_address(), closed_address()];
+    let lab = runner::local::build::build_lab(&crate::support::repo_root(), None)
+        .expect("the lab builds");
+    let mut roles = Vec::new();
+    for address in &addresses {
+        let role = tokio::process::Command::new(&lab)
+            .args(["dep", "--listen", &address.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start lab dep");
+        roles.push(role);
+    }
+    let one = format!("http://{}", addresses[0]);
+    eventually(Duration::from_secs(30), "both processes answer", || async {
+        for address in &addresses {
+            reqwest::get(format!("http://{address}/healthz"))
+                .await
+                .ok()?;
+        }
+        Some(())
+    })
+    .await;
+    assert_eq!(runner::probe::instances(&one, 8).await, 1);
+    let service = round_robin(addresses.to_vec()).await;
+    assert_eq!(runner::probe::instances(&service, 8).await, 2);
+}
