@@ -146,28 +146,17 @@ pub async fn at_rest(
         .await
         .with_context(|| read(format!("Deployment/{deployment} in time")))?
         .with_context(|| read(format!("Deployment/{deployment}")))?;
-    let spec = scaler.spec.as_ref();
-    let minimum = spec
-        .and_then(|spec| spec.min_replicas)
-        .map_or(1, |min| u32::try_from(min).unwrap_or(0));
-    let wanted = pods
-        .spec
-        .as_ref()
-        .and_then(|spec| spec.replicas)
-        .map_or(1, |n| u32::try_from(n).unwrap_or(0));
-    let running = pods
-        .status
-        .as_ref()
-        .and_then(|status| status.replicas)
-        .map_or(0, |n| u32::try_from(n).unwrap_or(0));
+    let count =
+        |n: Option<i32>, otherwise: u32| n.map_or(otherwise, |n| u32::try_from(n).unwrap_or(0));
+    let minimum = count(scaler.spec.as_ref().and_then(|spec| spec.min_replicas), 1);
+    let wanted = count(pods.spec.as_ref().and_then(|spec| spec.replicas), 1);
+    let running = count(pods.status.as_ref().and_then(|status| status.replicas), 0);
     if wanted == minimum && running == minimum {
         return Ok(AtRest {
             replicas: running,
             minimum,
         });
     }
-    let reset = "Reset now with `make rescale` (it scales the api to the HPA's minimum and \
-                 re-creates the HPA, which forgets the last run), then run again";
     if wanted == minimum {
         bail!(
             "Deployment/{deployment} is scaling to {minimum} replicas and still runs {running}. \
@@ -178,10 +167,26 @@ pub async fn at_rest(
     if wanted < minimum {
         bail!(
             "Deployment/{deployment} asks for {wanted} replicas, under its HPA's minimum of \
-             {minimum}: the HPA has not acted on it yet (is it new?). {reset}"
+             {minimum}: the HPA has not acted on it yet (is it new?). {RESET}"
         );
     }
-    let window = spec
+    bail!(
+        "the api runs {wanted} replicas and its HPA's minimum is {minimum}: a scale-down is \
+         pending. A run now would start pre-scaled and pass the replicas check without \
+         scaling. {} {RESET}",
+        time_left(&scaler)
+    )
+}
+
+/// What resets a pre-scaled api at once.
+const RESET: &str = "Reset now with `make rescale` (it scales the api to the HPA's minimum and \
+                     re-creates the HPA, which forgets the last run), then run again";
+
+/// How long the HPA keeps its replicas, and what is left of it.
+fn time_left(scaler: &HorizontalPodAutoscaler) -> String {
+    let window = scaler
+        .spec
+        .as_ref()
         .and_then(|spec| spec.behavior.as_ref())
         .and_then(|behavior| behavior.scale_down.as_ref())
         .and_then(|rules| rules.stabilization_window_seconds)
@@ -198,11 +203,8 @@ pub async fn at_rest(
         ),
         _ => String::new(),
     };
-    bail!(
-        "the api runs {wanted} replicas and its HPA's minimum is {minimum}: a scale-down is \
-         pending. A run now would start pre-scaled and pass the replicas check without \
-         scaling. The HPA keeps replicas for its scale-down window, {window} s after the \
-         load ends{left}. {reset}"
+    format!(
+        "The HPA keeps replicas for its scale-down window, {window} s after the load ends{left}."
     )
 }
 
