@@ -37,8 +37,10 @@ const PERIOD: f64 = 15.0;
 /// How often the scenario's Kubernetes probes sample.
 const PROBE_EVERY: f64 = 5.0;
 /// How often each pod's health endpoint is asked, and how long the asker
-/// waits: kubelet's probe timeout (`timeoutSeconds`, 1 s by default).
-const HEALTH_EVERY: f64 = 1.0;
+/// waits: kubelet's probe timeout (`timeoutSeconds`, 1 s by default). A
+/// second and a few ms, so that the asks fall at every phase of the pod's
+/// CFS periods, as kubelet's own clock does, not always at their start.
+const HEALTH_EVERY: f64 = 1.013;
 const HEALTH_TIMEOUT: f64 = 1.0;
 /// reqwest closes a connection idle this long.
 const IDLE_CLOSE: f64 = 90.0;
