@@ -129,6 +129,7 @@ pub fn scoring(scenarios: &Scenarios) -> String {
          out of {}.\n",
         100 * scenarios.list.len()
     );
+    out.push_str(&gates(scenarios));
     for scenario in &scenarios.list {
         let _ = write!(out, "\n{}", scenario_scoring(scenario));
     }
@@ -157,13 +158,30 @@ fn lessons(scenario: &Scenario) -> String {
     )
 }
 
+/// One scenario's section: what is sent, the checks, their lessons, how
+/// answers are read and what the lab must report.
 fn scenario_scoring(scenario: &Scenario) -> String {
     let mut out = format!(
-        "### Case {}: {} (fingerprint `{}`)\n\n*{}*\n\n`{} {}` on the {} at {} requests/s for {}",
+        "### Case {}: {} (fingerprint `{}`)\n\n*{}*\n\n{}\n\n",
         scenario.case,
         scenario.name,
         fingerprint::expected(scenario),
         scenario.description,
+        load(scenario),
+    );
+    out.push_str(&checks_table(scenario));
+    out.push_str(&lessons(scenario));
+    out.push_str(&answers(scenario));
+    out.push_str(&expected_workload(scenario));
+    out
+}
+
+/// The request, the rate and how long it is sent, in one sentence. A ramp
+/// is the start of the duration, not added to it (see
+/// [`crate::load::arrivals`]), so the sentence says "in all".
+fn load(scenario: &Scenario) -> String {
+    let mut sentence = format!(
+        "`{} {}` on the {} at {} requests/s for {}",
         scenario.method.as_str(),
         scenario.path,
         scenario.service.as_str(),
@@ -171,14 +189,25 @@ fn scenario_scoring(scenario: &Scenario) -> String {
         humantime::format_duration(scenario.duration),
     );
     if let Some(ramp) = scenario.ramp {
-        let _ = write!(out, " after a {} ramp", humantime::format_duration(ramp));
+        let _ = write!(
+            sentence,
+            " in all, climbing from 0 over the first {}",
+            humantime::format_duration(ramp)
+        );
     }
-    let _ = writeln!(
-        out,
-        ", each request capped at {}.\n\n\
-         | check | what it measures | target | earns nothing at | weight |\n\
-         |-------|------------------|-------:|-----------------:|-------:|",
+    let _ = write!(
+        sentence,
+        ", each request capped at {}.",
         humantime::format_duration(scenario.request_cap)
+    );
+    sentence
+}
+
+/// The checks as a Markdown table, gates last as the file lists them.
+fn checks_table(scenario: &Scenario) -> String {
+    let mut out = String::from(
+        "| check | what it measures | target | earns nothing at | weight |\n\
+         |-------|------------------|-------:|-----------------:|-------:|\n",
     );
     for check in &scenario.checks {
         let direction = score::direction(check.target, check.zero);
@@ -197,29 +226,67 @@ fn scenario_scoring(scenario: &Scenario) -> String {
             }
         );
     }
-    out.push_str(&lessons(scenario));
-    if let Some(answers) = &scenario.answers {
+    out
+}
+
+/// How answers are read, for a scenario with `answers`; else empty.
+fn answers(scenario: &Scenario) -> String {
+    let Some(answers) = &scenario.answers else {
+        return String::new();
+    };
+    let mut out = format!(
+        "\nAnswers are read from the field `{}` of each successful answer: full when it is \
+         {}, degraded when it is {}.\n",
+        answers.field,
+        quoted(&answers.full),
+        quoted(&answers.degraded)
+    );
+    if let Some(within) = answers.within {
         let _ = writeln!(
             out,
-            "\nAnswers are read from the field `{}` of each successful answer: full when it is \
-             {}, degraded when it is {}.",
-            answers.field,
-            quoted(&answers.full),
-            quoted(&answers.degraded)
+            "A full answer that comes more than {} after its intended send time counts as \
+             late, not full: the user had stopped waiting.",
+            humantime::format_duration(within)
         );
-        if let Some(within) = answers.within {
+    }
+    out
+}
+
+/// The workload values a run must report to be ranked; empty when none.
+fn expected_workload(scenario: &Scenario) -> String {
+    if scenario.expect.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nRanked only when the lab reports, at `/debug/workload`:\n");
+    for (key, value) in &scenario.expect {
+        let _ = writeln!(out, "- `{key}` = `{value}`");
+    }
+    out
+}
+
+/// What a gate is, and every case's gates by name, one line a case.
+fn gates(scenarios: &Scenarios) -> String {
+    let mut out = String::from(
+        "\nSome checks are gates: they earn no points, but the whole score is multiplied by \
+         their share (1 at the target, 0 at \"earns nothing at\"). Gates check that the work \
+         was done at all, so a run that skipped it scores nothing, however fast it was. \
+         Each case's gates:\n\n",
+    );
+    for scenario in &scenarios.list {
+        let gates: Vec<String> = scenario
+            .checks
+            .iter()
+            .filter(|check| check.gate)
+            .map(|check| format!("`{}`", check.label()))
+            .collect();
+        if !gates.is_empty() {
             let _ = writeln!(
                 out,
-                "A full answer that comes more than {} after its intended send time counts as \
-                 late, not full: the user had stopped waiting.",
-                humantime::format_duration(within)
+                "- case {} ({}): {}",
+                scenario.case,
+                scenario.name,
+                gates.join(", ")
             );
-        }
-    }
-    if !scenario.expect.is_empty() {
-        out.push_str("\nRanked only when the lab reports, at `/debug/workload`:\n");
-        for (key, value) in &scenario.expect {
-            let _ = writeln!(out, "- `{key}` = `{value}`");
         }
     }
     out
@@ -299,5 +366,43 @@ mod tests {
                 assert!(text.contains(&check.label()), "{text}");
             }
         }
+    }
+
+    #[test]
+    fn every_case_names_its_gates_where_gates_are_explained() {
+        let scenarios = shipped();
+        let text = gates(&scenarios);
+        for scenario in &scenarios.list {
+            let line = text
+                .lines()
+                .find(|line| line.starts_with(&format!("- case {} ", scenario.case)))
+                .unwrap_or_else(|| panic!("case {} has gates: {text}", scenario.case));
+            for check in scenario.checks.iter().filter(|check| check.gate) {
+                assert!(line.contains(&check.label()), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_ramp_is_part_of_the_duration_not_added_to_it() {
+        let scenarios = shipped();
+        let autoscale = scenarios.get("autoscale").expect("autoscale");
+        let sentence = load(autoscale);
+        assert!(
+            sentence.contains("for 3m in all, climbing from 0 over the first 1m 30s"),
+            "{sentence}"
+        );
+        // The arrivals agree: the whole scenario's requests are released
+        // within `duration`, the ramp included.
+        let arrivals = crate::load::arrivals::Arrivals::new(
+            autoscale.rate,
+            autoscale.duration,
+            autoscale.ramp,
+        );
+        let last = arrivals.offset(arrivals.total() - 1);
+        assert!(
+            last < autoscale.duration,
+            "the last request is due at {last:?}"
+        );
     }
 }
