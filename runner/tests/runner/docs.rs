@@ -3,19 +3,24 @@
 //! line parser; `make -n` for make), and every scenario they name exists;
 //! the scoring in LEADERBOARD.md is what `runner leaderboard --scoring`
 //! prints from today's scenarios.toml; example SCORE lines carry today's
-//! fingerprints; and each case of LAB.md names files and markers that exist
-//! in the code, and every check its scenario scores.
+//! fingerprints; each case of LAB.md names files and markers that exist in
+//! the code and every check its scenario scores, asks its questions before
+//! it shows the answers and the fix; FACILITATOR.md's timeline adds up to 60
+//! minutes with whole runs, debriefs and a buffer; the model's figures in
+//! the docs are what the model predicts; AGENT_PROMPTS.md's numbers are the
+//! scenarios' and the solutions'; every relative link reaches its file and
+//! heading; and the cheat sheet names each case's files and marker.
 
-use std::path::Path;
+use std::{path::Path, time::Duration};
 
 use clap::Parser;
 use runner::{
     cli::{Cli, Command},
-    fingerprint, hint, leaderboard,
+    fingerprint, hint, leaderboard, model,
     scenario::Scenarios,
 };
 
-use crate::support::{repo_root, shipped};
+use crate::support::{repo_root, scratch, shipped};
 
 const DOCS: &[&str] = &[
     "README.md",
@@ -23,6 +28,9 @@ const DOCS: &[&str] = &[
     "docs/LAB.md",
     "docs/FACILITATOR.md",
     "docs/AGENT_PROMPTS.md",
+    "docs/DEVELOPING.md",
+    "docs/CHEATSHEET.md",
+    "docs/GLOSSARY.md",
 ];
 
 /// How the docs spell the runner: the alias, and what it stands for.
@@ -313,6 +321,447 @@ fn each_case_in_lab_md_names_its_files_markers_and_checks() {
                 root.join("docs/img").join(name).is_file(),
                 "LAB.md shows img/{name}, which is missing"
             );
+        }
+    }
+}
+
+/// One row of FACILITATOR.md's timeline.
+#[derive(Debug)]
+struct Slot {
+    start: u32,
+    minutes: u32,
+    case: Option<u8>,
+    step: String,
+}
+
+const TIMELINE_BEGIN: &str = "<!-- timeline: read by runner/tests/runner/docs.rs -->";
+const TIMELINE_END: &str = "<!-- end of timeline -->";
+
+/// What a verify slot holds beside the run: the rebuild on save (`runner
+/// watch`), or case 4's preflight.
+const VERIFY_BESIDE_THE_RUN_SECS: u64 = 30;
+
+/// The table between the timeline's markers: start (h:mm), minutes, case
+/// (`-` for none), step, what to say.
+fn timeline() -> Vec<Slot> {
+    let text = read("docs/FACILITATOR.md");
+    let (_, after) = text
+        .split_once(TIMELINE_BEGIN)
+        .expect("FACILITATOR.md marks where the timeline begins");
+    let (table, _) = after.split_once(TIMELINE_END).expect("and where it ends");
+    table
+        .lines()
+        .filter(|line| line.starts_with('|'))
+        .skip(2) // the header and its rule
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (hours, minutes) = cells[1].split_once(':').expect("a start like 0:05");
+            Slot {
+                start: hours.parse::<u32>().expect("hours") * 60
+                    + minutes.parse::<u32>().expect("minutes"),
+                minutes: cells[2].parse().expect("whole minutes"),
+                case: cells[3].parse().ok(),
+                step: cells[4].to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_timeline_fits_sixty_minutes_with_debriefs_a_buffer_and_whole_runs() {
+    let slots = timeline();
+    let mut clock = 0;
+    for slot in &slots {
+        assert_eq!(
+            slot.start, clock,
+            "{slot:?} starts when the one before ends"
+        );
+        clock += slot.minutes;
+    }
+    assert_eq!(clock, 60, "the slots add up to 60 minutes");
+    assert!(
+        slots.iter().any(|s| s.step == "buffer" && s.minutes >= 5),
+        "a buffer of 5 minutes or more"
+    );
+    assert_eq!(slots.last().map(|s| s.step.as_str()), Some("Q&A"));
+    for scenario in &shipped().list {
+        let step = |name: &str| {
+            slots
+                .iter()
+                .find(|s| s.case == Some(scenario.case) && s.step == name)
+                .unwrap_or_else(|| panic!("case {} has a {name} slot", scenario.case))
+        };
+        for name in ["observe", "find", "fix"] {
+            assert!(step(name).minutes >= 1);
+        }
+        assert!(
+            step("debrief").minutes >= 3,
+            "case {}'s debrief",
+            scenario.case
+        );
+        // A ramp is the start of the duration, not added to it
+        // (runner::load::arrivals), so a run lasts its duration.
+        let needed = scenario.duration.as_secs() + VERIFY_BESIDE_THE_RUN_SECS;
+        assert!(
+            u64::from(step("verify").minutes) * 60 >= needed,
+            "case {}'s verify slot holds its {} s run and {VERIFY_BESIDE_THE_RUN_SECS} s more",
+            scenario.case,
+            scenario.duration.as_secs()
+        );
+    }
+}
+
+#[test]
+fn lab_md_gives_each_case_the_minutes_of_the_timeline() {
+    let text = read("docs/LAB.md");
+    let slots = timeline();
+    for scenario in &shipped().list {
+        let minutes: u32 = slots
+            .iter()
+            .filter(|s| s.case == Some(scenario.case))
+            .map(|s| s.minutes)
+            .sum();
+        let heading = text
+            .lines()
+            .find(|line| line.starts_with(&format!("## Case {}:", scenario.case)))
+            .expect("a heading per case");
+        assert!(
+            heading.contains(&format!("({minutes} minutes")),
+            "LAB.md `{heading}`: the timeline gives case {} {minutes} minutes",
+            scenario.case
+        );
+    }
+}
+
+#[test]
+fn each_case_in_lab_md_asks_before_it_tells() {
+    let text = read("docs/LAB.md");
+    for scenario in &shipped().list {
+        let section = text
+            .split_once(&format!("## Case {}:", scenario.case))
+            .expect("a case")
+            .1
+            .split("\n## ")
+            .next()
+            .unwrap_or_default();
+        let part = |name: &str| {
+            section
+                .split_once(&format!("### {name}"))
+                .unwrap_or_else(|| panic!("case {} has `### {name}`", scenario.case))
+                .1
+                .split("\n### ")
+                .next()
+                .unwrap_or_default()
+        };
+        let observe = part("Observe");
+        assert!(
+            observe.contains("1. ") && observe.contains('?'),
+            "case {}: Observe asks numbered questions",
+            scenario.case
+        );
+        for name in ["Observe", "Fix"] {
+            let text = part(name);
+            let folded = text.split_once("<details><summary>").map(|(_, rest)| rest);
+            assert!(
+                folded
+                    .is_some_and(|rest| rest.contains("</summary>") && rest.contains("</details>")),
+                "case {}: {name}'s answer is folded in <details>",
+                scenario.case
+            );
+        }
+    }
+}
+
+/// A copy of deploy/k8s with the reference solution (step 4) applied.
+fn reference_manifests() -> std::path::PathBuf {
+    let folder = scratch("docs-reference");
+    let k8s = folder.join("deploy/k8s");
+    std::fs::create_dir_all(&k8s).expect("folder");
+    for entry in std::fs::read_dir(repo_root().join("deploy/k8s")).expect("deploy/k8s") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, k8s.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let status = std::process::Command::new("git")
+        .arg("apply")
+        .arg(repo_root().join("solutions/step-4.patch"))
+        .current_dir(&folder)
+        .env("GIT_CEILING_DIRECTORIES", folder.parent().expect("parent"))
+        .status()
+        .expect("git apply");
+    assert!(status.success(), "step 4's patch applies");
+    k8s
+}
+
+/// The text between `<!-- model: ... -->` and `<!-- end of model -->`.
+fn model_figures(doc: &str) -> String {
+    let text = read(doc);
+    let (_, after) = text
+        .split_once("<!-- model: generated figures, checked by runner/tests/runner/docs.rs -->")
+        .unwrap_or_else(|| panic!("{doc} marks the model's figures"));
+    after
+        .split_once("<!-- end of model -->")
+        .expect("and where they end")
+        .0
+        .to_owned()
+}
+
+/// The model's predictions wherever the HPA's first sync falls and however
+/// old its metrics are, the other assumptions at their defaults.
+fn at_each_sync_timing(
+    scenario: &runner::scenario::Scenario,
+    folder: &Path,
+) -> Vec<model::Prediction> {
+    let mut predictions = Vec::new();
+    for phase in [0, 7, 14] {
+        for age in [0, 14] {
+            let assumptions = model::Assumptions {
+                sync_phase: Duration::from_secs(phase),
+                metrics_age: Duration::from_secs(age),
+                ..model::Assumptions::defaults(scenario)
+            };
+            predictions.push(model::predict(scenario, folder, &assumptions).expect("predicts"));
+        }
+    }
+    predictions
+}
+
+#[test]
+fn the_models_figures_in_the_docs_are_what_the_model_predicts() {
+    let scenarios = shipped();
+    let scenario = scenarios.get("autoscale").expect("autoscale");
+    let folder = reference_manifests();
+    let hpa = runner::manifests::scaling(&folder, "api")
+        .expect("the reference scales")
+        .hpa
+        .and_then(|hpa| hpa.spec)
+        .expect("an HPA on CPU");
+    let target = f64::from(hpa.target_percent);
+    let (mut early, mut above, mut three) = (Vec::new(), Vec::new(), Vec::new());
+    for prediction in at_each_sync_timing(scenario, &folder) {
+        let percent = |w: &model::Window| w.utilisation.map(|u| (100.0 * u).round());
+        for window in prediction.timeline.iter().filter(|w| w.to_secs <= 30) {
+            early.extend(percent(window));
+        }
+        let first = prediction
+            .timeline
+            .iter()
+            .find(|w| percent(w).is_some_and(|p| p > target))
+            .expect("utilisation passes the target");
+        above.extend([first.from_secs, first.to_secs]);
+        let ready = prediction
+            .timeline
+            .iter()
+            .find(|w| w.ready >= 3)
+            .expect("3 replicas ready");
+        three.push(ready.to_secs);
+    }
+    let range = |values: &[f64]| {
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(0.0, f64::max);
+        (min, max)
+    };
+    let (low, high) = range(&early);
+    assert!(high < target);
+    let span = |values: &[u32]| {
+        (
+            values.iter().min().copied().unwrap_or_default(),
+            values.iter().max().copied().unwrap_or_default(),
+        )
+    };
+    let ((from, to), (by_first, by_last)) = (span(&above), span(&three));
+    let expected = format!(
+        "`TARGETS` under {target}% for the first 30 s of the ramp ({low}-{high}%), first above \
+         it at a sync {from}-{to} s into the load, and 3 replicas ready by {by_first}-{by_last} s"
+    );
+    assert_eq!(
+        model_figures("docs/FACILITATOR.md"),
+        expected,
+        "FACILITATOR.md's checklist quotes the model"
+    );
+}
+
+#[test]
+fn lab_md_shows_the_models_prediction_for_the_baseline() {
+    let scenarios = shipped();
+    let scenario = scenarios.get("autoscale").expect("autoscale");
+    let assumptions = model::Assumptions::defaults(scenario);
+    let prediction = model::predict(scenario, &repo_root().join("deploy/k8s"), &assumptions)
+        .expect("the baseline predicts");
+    let line = model::predicted_line(scenario, &prediction, &assumptions);
+    assert!(
+        read("docs/LAB.md").contains(line.trim()),
+        "LAB.md shows `{}`",
+        line.trim()
+    );
+}
+
+/// One value of a dep behaviour such as `latency_ms=20&hang_rate=0.1`.
+fn query_value(query: &str, key: &str) -> f64 {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{key}=")))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("`{key}` in {query}"))
+}
+
+/// What AGENT_PROMPTS.md must say, each figure read from scenarios.toml,
+/// solutions/ or the manifests.
+fn prompt_phrases(scenarios: &Scenarios) -> Vec<String> {
+    let expect = |name: &str, key: &str| {
+        scenarios
+            .get(name)
+            .and_then(|scenario| scenario.expect.get(key))
+            .unwrap_or_else(|| panic!("{name} expects {key}"))
+            .clone()
+    };
+    let number = |name: &str, key: &str| expect(name, key).as_f64().expect("a number");
+    let text = |name: &str, key: &str| expect(name, key).as_str().expect("text").to_owned();
+    let timeouts = text("timeouts", "workload.timeouts_dep");
+    let deadline = read("solutions/step-1.patch")
+        .split("Duration::from_millis(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("step 1's deadline")
+        .to_owned();
+    let workers = number("bulkheads", "knobs.workers");
+    let fast_workers = (workers / 4.0).floor().max(1.0);
+    assert!(read("solutions/step-3.patch").contains("(workers / 4).max(1)"));
+    let solved = runner::manifests::scaling(&reference_manifests(), "api").expect("scales");
+    let hpa = solved.hpa.and_then(|hpa| hpa.spec).expect("an HPA");
+    let baseline = runner::manifests::scaling(&repo_root().join("deploy/k8s"), "api")
+        .expect("the baseline reads");
+    let millicores = |cores: Option<f64>| format!("{}m", (cores.expect("CPU") * 1000.0).round());
+    let mut wanted = vec![
+        format!("hangs for {} s", query_value(&timeouts, "hang_ms") / 1000.0),
+        format!(
+            "dep's normal {} ms answer",
+            query_value(&timeouts, "latency_ms")
+        ),
+        format!("{deadline} ms is a good value"),
+        format!(
+            "dep ({} ms)",
+            query_value(&text("tx", "workload.tx_dep"), "latency_ms")
+        ),
+        format!("pool of {workers} workers"),
+        format!(
+            "fast jobs ({} ms)",
+            number("bulkheads", "workload.fast_job_ms")
+        ),
+        format!(
+            "slow jobs ({} s)",
+            number("bulkheads", "workload.slow_job_ms") / 1000.0
+        ),
+        format!("({} of {workers}", workers - fast_workers),
+        format!("only a {} CPU limit", millicores(baseline.cpu_limit)),
+        format!("CPU request of\n{}", millicores(solved.cpu_request)),
+        format!("limit of {}", millicores(solved.cpu_limit)),
+        format!("from {} to {} replicas", hpa.min, hpa.max),
+        format!("with a {}% target", hpa.target_percent),
+    ];
+    assert!(query_value(&timeouts, "hang_rate") == 0.1);
+    wanted.push("one call in ten hangs".to_owned());
+    if !hpa.behavior {
+        wanted.push("Add no `behavior` block".to_owned());
+    }
+    wanted
+}
+
+#[test]
+fn the_agent_prompts_agree_with_the_scenarios_and_the_solutions() {
+    let prompts = read("docs/AGENT_PROMPTS.md");
+    let flat = prompts.split_whitespace().collect::<Vec<_>>().join(" ");
+    for phrase in prompt_phrases(&shipped()) {
+        let phrase = phrase.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&phrase), "AGENT_PROMPTS.md says `{phrase}`");
+    }
+}
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces
+/// as hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every Markdown file the docs test reads, and those they link to.
+const LINKED_DOCS: &[&str] = &["docs/ANSWER-KEY.md"];
+
+#[test]
+fn every_relative_link_in_the_docs_reaches_a_file_and_its_heading() {
+    let root = repo_root();
+    let mut problems = Vec::new();
+    let mut links = 0;
+    for doc in DOCS.iter().chain(LINKED_DOCS) {
+        let base = root.join(doc).parent().expect("a folder").to_owned();
+        let text = read(doc);
+        let mut in_code = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+            }
+            if in_code {
+                continue;
+            }
+            for link in line.split("](").skip(1) {
+                let target = link.split(')').next().unwrap_or_default();
+                if target.contains("://") || target.starts_with("mailto:") {
+                    continue;
+                }
+                links += 1;
+                let (file, heading) = target.split_once('#').unwrap_or((target, ""));
+                let path = if file.is_empty() {
+                    root.join(doc)
+                } else {
+                    base.join(file)
+                };
+                if !path.exists() {
+                    problems.push(format!("{doc}: ({target}): no such file"));
+                    continue;
+                }
+                let anchors: Vec<String> = std::fs::read_to_string(&path)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|line| line.strip_prefix('#'))
+                    .map(|line| anchor(line.trim_start_matches('#')))
+                    .collect();
+                if !heading.is_empty() && !anchors.iter().any(|a| a == heading) {
+                    problems.push(format!("{doc}: ({target}): no heading #{heading}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(links >= 20, "only {links} links found");
+    assert_eq!(anchor("The cluster path (k3d)"), "the-cluster-path-k3d");
+}
+
+#[test]
+fn the_name_is_quoted_wherever_lab_name_is_set() {
+    for doc in DOCS {
+        for (at, _) in read(doc).match_indices("LAB_NAME=") {
+            let after = &read(doc)[at + "LAB_NAME=".len()..];
+            assert!(
+                after.starts_with('"'),
+                "{doc}: LAB_NAME=\"<your name>\", quoted: a name with a space keeps only its \
+                 first word otherwise"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_cheat_sheet_names_each_case_its_files_marker_and_the_pass_mark() {
+    let text = read("docs/CHEATSHEET.md");
+    assert!(text.contains(&format!("{}", runner::score::PASS_MARK)));
+    for scenario in &shipped().list {
+        assert!(text.contains(&format!("`{}`", hint::marker(scenario.case))));
+        for file in &scenario.files {
+            assert!(text.contains(file.as_str()), "CHEATSHEET.md names {file}");
         }
     }
 }
