@@ -15,7 +15,7 @@ use crate::{
 pub const MANIFESTS: &str = "deploy/k8s";
 
 pub fn check(scenarios: &Scenarios, name: Option<&str>) -> anyhow::Result<ExitCode> {
-    println!(
+    crate::outln!(
         "{}: {} scenarios, no problems",
         scenarios.path.display(),
         scenarios.list.len()
@@ -30,13 +30,13 @@ pub fn check(scenarios: &Scenarios, name: Option<&str>) -> anyhow::Result<ExitCo
         let file = &spot.file;
         if !root.join(file).is_file() {
             fine = false;
-            println!("  ✗ {file} does not exist: the scenario names it as the file to edit");
+            crate::outln!("  ✗ {file} does not exist: the scenario names it as the file to edit");
             continue;
         }
         match spot.line {
-            Some(line) if spot.solved => println!("  ✓ {file}:{line}: the reference solution"),
-            Some(line) => println!("  ✓ {file}:{line}: `{}`", hint::marker(scenario.case)),
-            None => println!(
+            Some(line) if spot.solved => crate::outln!("  ✓ {file}:{line}: the reference solution"),
+            Some(line) => crate::outln!("  ✓ {file}:{line}: `{}`", hint::marker(scenario.case)),
+            None => crate::outln!(
                 "  ✓ {file} exists (no `{}` marker left: fine once you have fixed it)",
                 hint::marker(scenario.case)
             ),
@@ -58,9 +58,9 @@ pub fn cluster_case(root: &Path, scenario: &Scenario) -> bool {
     let folder = root.join(MANIFESTS);
     let service = scenario.service.as_str();
     let findings = manifests::check_autoscaling(&folder, service);
-    println!("can an HPA scale the {service}? ({})", folder.display());
+    crate::outln!("can an HPA scale the {service}? ({})", folder.display());
     for finding in &findings {
-        println!("  {} {}", if finding.ok { '✓' } else { '✗' }, finding.text);
+        crate::outln!("  {} {}", if finding.ok { '✓' } else { '✗' }, finding.text);
     }
     // Static findings can all pass while the HPA acts too late or too
     // little for this scenario: the model judges that.
@@ -69,31 +69,31 @@ pub fn cluster_case(root: &Path, scenario: &Scenario) -> bool {
         Ok(prediction) => {
             let total = prediction.score.total;
             let mark = if total >= PASS_MARK { '✓' } else { '✗' };
-            println!(
+            crate::outln!(
                 "  {mark} the model predicts {total}/100 for this scenario ({PASS_MARK} passes): \
                  `runner model {}` shows the replicas over time",
                 scenario.name
             );
-            println!(
+            crate::outln!(
                 "{}",
                 model::predicted_line(scenario, &prediction, &assumptions)
             );
             total >= PASS_MARK
         }
         Err(error) => {
-            println!("  ✗ the model cannot predict these manifests: {error:#}");
+            crate::outln!("  ✗ the model cannot predict these manifests: {error:#}");
             false
         }
     };
     let scalable = findings.iter().all(|finding| finding.ok) && predicted;
     if scalable {
-        println!(
+        crate::outln!(
             "yes, judging from the manifests. A run on the cluster shows whether it does: \
              `runner run {}`",
             scenario.name
         );
     } else {
-        println!("not yet. Hint:\n{}", scenario.hint.trim_end());
+        crate::outln!("not yet. Hint:\n{}", scenario.hint.trim_end());
     }
     scalable
 }

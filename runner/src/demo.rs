@@ -41,7 +41,7 @@ pub async fn demo(
     let checkout = LocalConfig::from_env(&root);
     let tree = checkout.folder.join("demo");
     refresh_copy(&root, &tree)?;
-    eprintln!("demo: working in a copy of the tree, {}", tree.display());
+    crate::errln!("demo: working in a copy of the tree, {}", tree.display());
     let copy = scenario::load(&tree.join("scenarios.toml")).map_err(|problems| {
         anyhow::anyhow!(
             "the copied scenarios file has problems: {}",
@@ -111,9 +111,9 @@ impl Demo {
         let mut runs = Vec::new();
         for side in ["baseline", "solution"] {
             if side == "solution" {
-                eprintln!("{}", solution.apply()?);
+                crate::errln!("{}", solution.apply()?);
             }
-            eprintln!("\ndemo: case {} ({}), {side}", scenario.case, scenario.name);
+            crate::errln!("\ndemo: case {} ({}), {side}", scenario.case, scenario.name);
             match run::on_local_stack(&self.config, &scenario, &run_args, None, controls).await? {
                 Some(data) => runs.push(data),
                 None => return Ok(None),
@@ -134,7 +134,7 @@ impl Demo {
         let solution = match Solution::find(&self.config.root, scenario.case) {
             Ok(solution) => solution,
             Err(error) => {
-                eprintln!("demo: skipping {}: {error:#}", scenario.name);
+                crate::errln!("demo: skipping {}: {error:#}", scenario.name);
                 return Ok(None);
             }
         };
@@ -144,7 +144,7 @@ impl Demo {
                 solution.revert()?;
             }
             State::Edited(_) => {
-                eprintln!(
+                crate::errln!(
                     "demo: skipping {}: {} has your own edits, so there is no baseline to \
                      show; `git stash` them to include this case",
                     scenario.name,
@@ -160,18 +160,20 @@ impl Demo {
 /// Writes the demo page, prints the scores, and opens the page.
 fn show(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<()> {
     let page = report::write_demo(reports, pairs)?;
-    println!("\n{:<10} {:>9} {:>9}", "scenario", "baseline", "solution");
+    crate::outln!("\n{:<10} {:>9} {:>9}", "scenario", "baseline", "solution");
     for pair in pairs {
-        println!(
+        crate::outln!(
             "{:<10} {:>9} {:>9}",
-            pair.scenario, pair.baseline.score.total, pair.solution.score.total
+            pair.scenario,
+            pair.baseline.score.total,
+            pair.solution.score.total
         );
     }
-    eprintln!("demo page: {}", page.display());
+    crate::errln!("demo page: {}", page.display());
     if std::io::stdout().is_terminal()
         && let Err(error) = opener::open(&page)
     {
-        eprintln!("could not open the demo page ({error}); open it yourself");
+        crate::errln!("could not open the demo page ({error}); open it yourself");
     }
     Ok(())
 }

@@ -5,7 +5,11 @@
 
 use std::{fmt::Write as _, path::Path};
 
-use crate::{data::RunData, scenario::Scenario, score::PASS_MARK};
+use crate::{
+    data::RunData,
+    scenario::Scenario,
+    score::{CheckResult, PASS_MARK},
+};
 
 /// The marker of case `case` in the lab's code and manifests.
 pub fn marker(case: u8) -> String {
@@ -99,7 +103,8 @@ pub fn hint(root: &Path, scenario: &Scenario) -> String {
 /// Where a run came from, and so how to rerun it after an edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rerun {
-    /// The cluster: after `make dev` has rebuilt and redeployed.
+    /// The cluster: after `make dev` has rebuilt and redeployed the code,
+    /// or `make apply` has applied the manifests.
     Cluster,
     /// `runner run --local`.
     Local,
@@ -112,10 +117,52 @@ fn rerun(scenario: &Scenario, how: Rerun) -> String {
     match how {
         Rerun::Local => format!("`runner run {} --local`", scenario.name),
         Rerun::Watch => "save the file (watch rebuilds and reruns), or press `r`".to_owned(),
+        Rerun::Cluster if edits_only_manifests(scenario) => format!(
+            "`make apply` (apply the manifests, wait), then `runner run {}`",
+            scenario.name
+        ),
         Rerun::Cluster => format!(
             "`make dev` (rebuild, redeploy, wait), then `runner run {}`",
             scenario.name
         ),
+    }
+}
+
+/// The case is fixed in Kubernetes manifests alone, so applying them is the
+/// whole redeploy: no image to rebuild.
+fn edits_only_manifests(scenario: &Scenario) -> bool {
+    scenario
+        .files
+        .iter()
+        .all(|file| file.starts_with("deploy/") && file.ends_with(".yaml"))
+}
+
+/// The failed check that cost the run the most points, when it has a
+/// lesson line: what the next step should point the participant at, since
+/// a score alone does not say which part of the fix is missing.
+fn costliest_lesson(data: &RunData) -> Option<(&str, &str)> {
+    data.score
+        .checks
+        .iter()
+        .filter(|check| !check.met)
+        .filter_map(|check| {
+            Some((
+                points_lost(check),
+                check.label.as_str(),
+                check.lesson.as_deref()?,
+            ))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, label, lesson)| (label, lesson))
+}
+
+/// Out of 100: a gate multiplies the whole score, a weighted check loses
+/// what it did not earn.
+fn points_lost(check: &CheckResult) -> f64 {
+    if check.gate {
+        100.0 * (1.0 - check.earned)
+    } else {
+        check.weight - check.earned
     }
 }
 
@@ -154,8 +201,11 @@ pub fn next_step(root: &Path, scenario: &Scenario, data: &RunData, how: Rerun) -
             None => spot.file,
         })
         .collect();
+    let why = costliest_lesson(data)
+        .map(|(label, lesson)| format!("\n  the check that cost most, `{label}`: {lesson}"))
+        .unwrap_or_default();
     Some(format!(
-        "next: {score}/100 is under the pass mark ({PASS_MARK}).\n  \
+        "next: {score}/100 is under the pass mark ({PASS_MARK}).{why}\n  \
          1. read the hint: `runner hint {name}`\n  \
          2. fix {places} at `{marker}`\n  \
          3. rerun: {rerun}\n  \
@@ -206,6 +256,53 @@ mod tests {
         assert!(text.contains("runner run tx --local"), "{text}");
         assert!(text.contains("runner solve 2"), "{text}");
         let autoscale = hint(&root, scenarios.get("autoscale").expect("autoscale"));
-        assert!(autoscale.contains("make dev"), "{autoscale}");
+        assert!(autoscale.contains("make apply"), "{autoscale}");
+        assert!(!autoscale.contains("make dev"), "{autoscale}");
+    }
+
+    fn check(label: &str, gate: bool, weight: f64, earned: f64, lesson: &str) -> CheckResult {
+        CheckResult {
+            measure: scenario::Measure::Request(scenario::RequestMetric::P95Ms),
+            title: String::new(),
+            unit: crate::score::Unit::Ms,
+            label: label.into(),
+            value: Some(1.0),
+            target: 0.0,
+            zero: 2.0,
+            weight,
+            earned,
+            gate,
+            met: earned >= weight.max(1.0),
+            lesson: Some(lesson.into()),
+        }
+    }
+
+    #[test]
+    fn the_next_step_names_the_lesson_of_the_check_that_cost_most() {
+        let (root, scenarios) = shipped();
+        let tx = scenarios.get("tx").expect("tx");
+        let mut data = crate::data::example("tx", "r", 40, "fp");
+        data.score.checks = vec![
+            check("p95_ms", false, 40.0, 30.0, "slow: a lesson on latency"),
+            check(
+                "orders.unpriced",
+                true,
+                0.0,
+                0.4,
+                "every order needs its price",
+            ),
+            check("error_rate", false, 30.0, 0.0, "errors: a lesson on errors"),
+        ];
+        let next = next_step(&root, tx, &data, Rerun::Local).expect("a next step under 90");
+        assert!(
+            next.contains("`orders.unpriced`: every order needs its price"),
+            "{next}"
+        );
+        data.score.checks.remove(1);
+        let next = next_step(&root, tx, &data, Rerun::Local).expect("a next step under 90");
+        assert!(
+            next.contains("`error_rate`: errors: a lesson on errors"),
+            "{next}"
+        );
     }
 }

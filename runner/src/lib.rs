@@ -37,6 +37,7 @@ pub mod manifests;
 pub mod model;
 pub mod open_files;
 pub mod output;
+pub mod print;
 pub mod probe;
 pub mod progress;
 pub mod report;
@@ -70,9 +71,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(scenarios) => with_scenarios(&scenarios, command),
             Err(problems) => {
                 for problem in &problems {
-                    eprintln!("error: {problem}");
+                    crate::errln!("error: {problem}");
                 }
-                eprintln!(
+                crate::errln!(
                     "{} problem{} in {}",
                     problems.len(),
                     if problems.len() == 1 { "" } else { "s" },
@@ -83,7 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
         },
     };
     outcome.unwrap_or_else(|error| {
-        eprintln!("error: {error:#}");
+        crate::errln!("error: {error:#}");
         ExitCode::FAILURE
     })
 }
@@ -93,13 +94,13 @@ fn with_scenarios(scenarios: &Scenarios, command: Command) -> anyhow::Result<Exi
     let root = scenarios.root();
     match command {
         Command::List => {
-            print!("{}", list(scenarios));
+            crate::out!("{}", list(scenarios));
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { scenario } => check::check(scenarios, scenario.as_deref()),
         Command::Model(args) => model(scenarios, &args),
         Command::Hint { scenario } => scenarios.named(&scenario).map(|scenario| {
-            print!("{}", hint::hint(&root, scenario));
+            crate::out!("{}", hint::hint(&root, scenario));
             ExitCode::SUCCESS
         }),
         Command::Leaderboard(args) => {
@@ -109,13 +110,13 @@ fn with_scenarios(scenarios: &Scenarios, command: Command) -> anyhow::Result<Exi
         Command::Solve(step) => solutions::Solution::find(&root, step.step)
             .and_then(|solution| solution.apply())
             .map(|done| {
-                println!("{done}");
+                crate::outln!("{done}");
                 ExitCode::SUCCESS
             }),
         Command::Unsolve(step) => solutions::Solution::find(&root, step.step)
             .and_then(|solution| solution.revert())
             .map(|done| {
-                println!("{done}");
+                crate::outln!("{done}");
                 ExitCode::SUCCESS
             }),
         Command::Run(args) => {
@@ -158,7 +159,7 @@ fn model(scenarios: &Scenarios, args: &cli::ModelArgs) -> anyhow::Result<ExitCod
     assumptions.node_cpus = args.node_cpus;
     let folder = scenarios.root().join(&args.manifests);
     let prediction = model::predict(scenario, &folder, &assumptions)?;
-    print!("{}", model::render(scenario, &prediction, &assumptions));
+    crate::out!("{}", model::render(scenario, &prediction, &assumptions));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -178,19 +179,19 @@ fn without_scenarios(command: Command) -> anyhow::Result<ExitCode> {
 /// is scored.
 fn leaderboard(scenarios: &Scenarios, args: &cli::LeaderboardArgs) {
     if args.scoring {
-        print!("{}", leaderboard::scoring(scenarios));
+        crate::out!("{}", leaderboard::scoring(scenarios));
         return;
     }
     let runs = Runs::read(&args.reports);
     for problem in &runs.unreadable {
-        eprintln!("warning: not ranked: {problem}");
+        crate::errln!("warning: not ranked: {problem}");
     }
-    print!(
+    crate::out!(
         "{}",
         leaderboard::render(&leaderboard::board(scenarios, &runs.list))
     );
     if runs.list.is_empty() {
-        eprintln!(
+        crate::errln!(
             "no runs under {} yet: `runner run <scenario>` writes them",
             args.reports.display()
         );
@@ -205,7 +206,7 @@ fn schema(of: SchemaOf) -> anyhow::Result<()> {
         SchemaOf::Summary => output::Summary::schema(),
     };
     let text = serde_json::to_string_pretty(&schema).context("cannot encode the schema")?;
-    println!("{text}");
+    crate::outln!("{text}");
     Ok(())
 }
 
@@ -235,12 +236,15 @@ async fn stack(root: &std::path::Path) -> anyhow::Result<ExitCode> {
         _ = &mut stop => return Ok(ExitCode::from(run::INTERRUPTED)),
     };
     let targets = stack.targets();
-    println!(
+    crate::outln!(
         "api={} worker={}\nCtrl-C stops the stack. Meanwhile: runner run <scenario> --target api={},worker={}",
-        targets.api, targets.worker, targets.api, targets.worker
+        targets.api,
+        targets.worker,
+        targets.api,
+        targets.worker
     );
     let stopped = stop.await;
-    eprintln!("stopping the local stack");
+    crate::errln!("stopping the local stack");
     stack.stop().await?;
     stopped.context("cannot wait for Ctrl-C")?;
     Ok(ExitCode::SUCCESS)
@@ -289,9 +293,9 @@ fn compare(args: &cli::CompareArgs) -> anyhow::Result<()> {
         })?,
     };
     let comparison = report::compare(data, earlier);
-    println!("{:<12} {:>22} {:>22}", "", comparison.run_id, args.run);
+    crate::outln!("{:<12} {:>22} {:>22}", "", comparison.run_id, args.run);
     for row in &comparison.rows {
-        println!(
+        crate::outln!(
             "{:<12} {:>12} {:>12}  {}",
             row.metric,
             row.before,
@@ -304,7 +308,7 @@ fn compare(args: &cli::CompareArgs) -> anyhow::Result<()> {
         .folder(&args.reports)
         .join(format!("compare-{}.html", comparison.run_id));
     data::write_atomically(&path, html.as_bytes())?;
-    eprintln!("comparison: {}", path.display());
+    crate::errln!("comparison: {}", path.display());
     Ok(())
 }
 

@@ -99,7 +99,7 @@ impl Progress {
             None => {
                 if self.last_plain.is_none_or(|at| at.elapsed() >= PLAIN_EVERY) {
                     self.last_plain = Some(Instant::now());
-                    eprintln!("{line}");
+                    crate::errln!("{line}");
                 }
             }
         }

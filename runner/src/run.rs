@@ -76,7 +76,7 @@ pub async fn run(
         return Ok(exit_code(&data, args.fail_under));
     }
     if scenario.needs_cluster {
-        eprintln!(
+        crate::errln!(
             "{name} (case {case}) needs a Kubernetes cluster, which --local does not start. \
              Checking its manifests instead; on a cluster (`make up`), run `runner run {name}`.",
             name = scenario.name,
@@ -111,9 +111,9 @@ fn print_next_step(root: &Path, scenario: &Scenario, data: &RunData, args: &RunA
     };
     if let Some(next) = hint::next_step(root, scenario, data, rerun) {
         if args.json {
-            eprintln!("{next}");
+            crate::errln!("{next}");
         } else {
-            println!("{next}");
+            crate::outln!("{next}");
         }
     }
 }
@@ -156,7 +156,7 @@ pub async fn on_local_stack(
     let stack = tokio::select! {
         stack = Stack::start(config) => stack?,
         () = controls.stop_sending.cancelled() => {
-            eprintln!("interrupted while the local stack was starting; nothing was measured");
+            crate::errln!("interrupted while the local stack was starting; nothing was measured");
             return Ok(None);
         }
     };
@@ -170,7 +170,7 @@ pub async fn on_local_stack(
     )
     .await;
     if let Err(error) = stack.stop().await {
-        eprintln!("warning: the local stack did not stop cleanly: {error:#}");
+        crate::errln!("warning: the local stack did not stop cleanly: {error:#}");
     }
     finished.map(Some)
 }
@@ -265,7 +265,7 @@ async fn prepare(
             .with_context(|| format!("cannot create the report folder {}", folder.display()))?;
         plan.goose_report = Some(folder.join("goose-report.html"));
     }
-    eprintln!(
+    crate::errln!(
         "{}: {} {base_url}{} at {}/s for {} ({} workers)",
         scenario.name,
         scenario.method.as_str(),
@@ -277,7 +277,7 @@ async fn prepare(
     // A socket per worker, and room for the probes, the reports and the
     // local stack's pipes.
     if let Some(warning) = open_files::raise(plan.workers as u64 + 256) {
-        eprintln!("warning: {warning}");
+        crate::errln!("warning: {warning}");
     }
     Ok(Prepared {
         settings: Settings {
@@ -363,19 +363,19 @@ fn show(data: &RunData, written: &Written, args: &RunArgs) {
         output::score_line(data)
     );
     if args.json {
-        eprintln!("{summary}");
+        crate::errln!("{summary}");
         match serde_json::to_string(&Summary::new(data, written.report.clone())) {
-            Ok(json) => println!("{json}"),
-            Err(error) => eprintln!("error: cannot encode the JSON summary: {error}"),
+            Ok(json) => crate::outln!("{json}"),
+            Err(error) => crate::errln!("error: cannot encode the JSON summary: {error}"),
         }
     } else {
-        println!("{summary}");
+        crate::outln!("{summary}");
     }
-    eprintln!("report: {}", written.report.display());
-    eprintln!("all runs: {}", written.index.display());
+    crate::errln!("report: {}", written.report.display());
+    crate::errln!("all runs: {}", written.index.display());
     let open = !args.no_open && !args.json && std::io::stdout().is_terminal();
     if open && let Err(error) = opener::open(&written.report) {
-        eprintln!(
+        crate::errln!(
             "could not open the report in a browser ({error}); open {} yourself",
             written.report.display()
         );
@@ -519,7 +519,7 @@ fn kubernetes_probed(scenario: &Scenario) -> bool {
 async fn warn_if_replicated(scenario: &Scenario, base_url: &str) {
     let replicas = probe::instances(base_url, 8).await;
     if replicas > 1 {
-        eprintln!(
+        crate::errln!(
             "warning: the {service} at {base_url} answers from {replicas} processes (replicas \
              behind a Service, after case 4?); this scenario's probes read one of them, so its \
              gates see part of the run. Scale back to one first: \
@@ -542,12 +542,14 @@ async fn reset(base_url: &str) {
         .await;
     match answer {
         Ok(response) if response.status().is_success() => {}
-        Ok(response) => eprintln!(
+        Ok(response) => crate::errln!(
             "warning: reset at {url} answered {}; figures may include earlier state",
             response.status()
         ),
         Err(error) => {
-            eprintln!("warning: reset at {url} failed ({error}); figures may include earlier state")
+            crate::errln!(
+                "warning: reset at {url} failed ({error}); figures may include earlier state"
+            )
         }
     }
 }
@@ -559,17 +561,17 @@ pub fn install_ctrl_c(controls: &Controls) {
     let controls = controls.clone();
     let installed = ctrlc::set_handler(move || {
         if controls.stop_sending.is_cancelled() {
-            eprintln!("\nsecond Ctrl-C: no more waiting; writing what was collected");
+            crate::errln!("\nsecond Ctrl-C: no more waiting; writing what was collected");
             controls.stop_waiting.cancel();
         } else {
-            eprintln!(
+            crate::errln!(
                 "\nCtrl-C: no more requests; waiting for those in flight (Ctrl-C again to stop waiting)"
             );
             controls.stop_sending.cancel();
         }
     });
     if let Err(error) = installed {
-        eprintln!(
+        crate::errln!(
             "warning: cannot handle Ctrl-C ({error}); Ctrl-C will end the run without a report"
         );
     }

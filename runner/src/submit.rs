@@ -105,8 +105,8 @@ impl Board {
     /// fails; a failure names `runner submit` to retry.
     pub async fn after_run(&self, data: &RunData) {
         match self.send(data).await {
-            Ok(sent) => eprintln!("{}", self.said(&sent, &data.run_id)),
-            Err(error) => eprintln!(
+            Ok(sent) => crate::errln!("{}", self.said(&sent, &data.run_id)),
+            Err(error) => crate::errln!(
                 "board: not submitted: {error:#}\n  the run is saved; to send it again: runner submit {}",
                 data.run_id
             ),
@@ -129,7 +129,7 @@ pub async fn submit(args: &SubmitArgs) -> anyhow::Result<ExitCode> {
     )?;
     let data = saved_run(&args.reports, &args.run)?;
     let sent = board.send(&data).await?;
-    println!("{}", board.said(&sent, &data.run_id));
+    crate::outln!("{}", board.said(&sent, &data.run_id));
     Ok(ExitCode::SUCCESS)
 }
 

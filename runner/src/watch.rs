@@ -101,7 +101,7 @@ pub async fn watch(
     };
     let quit = session.main_loop(controls).await;
     if let Some(stack) = session.stack.take() {
-        eprintln!("stopping the local stack");
+        crate::errln!("stopping the local stack");
         stack.stop().await?;
     }
     quit?;
@@ -173,7 +173,7 @@ impl Session {
     /// Build, (re)start, run; or stop at the first thing that fails, say
     /// what it was, and wait.
     async fn round(&mut self, cause: Cause, controls: &Controls) -> anyhow::Result<After> {
-        println!("\n── {} ──", self.describe(&cause));
+        crate::outln!("\n── {} ──", self.describe(&cause));
         let Some(lab) = self.build().await? else {
             return Ok(After::Wait);
         };
@@ -205,13 +205,13 @@ impl Session {
                 tokio::select! {
                     finished = &mut running => break finished,
                     saved = self.saves.next(), if matches!(after, After::Wait) => {
-                        eprintln!("\nsaved {}: stopping this run to rebuild", shown(&self.root, &saved));
+                        crate::errln!("\nsaved {}: stopping this run to rebuild", shown(&self.root, &saved));
                         run_controls.stop_sending.cancel();
                         after = After::Again(Cause::Saved(saved));
                     }
                     key = self.keys.next() => match key {
                         Key::Quit => {
-                            eprintln!(
+                            crate::errln!(
                                 "\nq: no more requests; the run is written when those in flight end, then the session stops"
                             );
                             run_controls.stop_sending.cancel();
@@ -224,7 +224,7 @@ impl Session {
         };
         match finished {
             Ok(data) => self.compare(&data),
-            Err(error) => println!("✗ the run failed: {error:#}"),
+            Err(error) => crate::outln!("✗ the run failed: {error:#}"),
         }
         if controls.stop_sending.is_cancelled() {
             return Ok(After::Quit);
@@ -267,7 +267,7 @@ impl Session {
         .context("the build task failed")?;
         match built {
             Ok(Ok(lab)) => {
-                println!("built the lab in {:.1} s", started.elapsed().as_secs_f64());
+                crate::outln!("built the lab in {:.1} s", started.elapsed().as_secs_f64());
                 Ok(Some(lab))
             }
             Ok(Err(failed)) => {
@@ -275,7 +275,7 @@ impl Session {
                     1 => String::new(),
                     n => format!(" (the first of {n} errors)"),
                 };
-                println!(
+                crate::outln!(
                     "✗ the lab does not compile{more}:\n{}\n\n{}\n{}",
                     failed.first,
                     failed.rendered.trim_end(),
@@ -288,7 +288,7 @@ impl Session {
                 Ok(None)
             }
             Err(error) => {
-                println!("✗ cannot build the lab: {error:#}");
+                crate::outln!("✗ cannot build the lab: {error:#}");
                 Ok(None)
             }
         }
@@ -300,7 +300,7 @@ impl Session {
         let started = Instant::now();
         let restarted = match &mut self.stack {
             Some(stack) => stack.restart_roles(lab).await.map(|()| {
-                println!(
+                crate::outln!(
                     "restarted dep, api and worker in {:.2} s",
                     started.elapsed().as_secs_f64()
                 );
@@ -312,7 +312,7 @@ impl Session {
         match restarted {
             Ok(()) => true,
             Err(error) => {
-                println!("✗ the lab built, but did not start: {error:#}\nFix it and save.");
+                crate::outln!("✗ the lab built, but did not start: {error:#}\nFix it and save.");
                 false
             }
         }
@@ -323,19 +323,19 @@ impl Session {
     fn compare(&mut self, data: &RunData) {
         let score = data.score.total;
         if data.interrupted {
-            println!("score: {score} (interrupted: not compared)");
+            crate::outln!("score: {score} (interrupted: not compared)");
         } else {
             match self.previous {
-                Some(before) => println!(
+                Some(before) => crate::outln!(
                     "score: {before} -> {score} ({:+}) against this session's previous run",
                     i64::from(score) - i64::from(before)
                 ),
-                None => println!("score: {score} (the session's first run)"),
+                None => crate::outln!("score: {score} (the session's first run)"),
             }
             self.previous = Some(score);
         }
         if let Some(next) = hint::next_step(&self.root, &self.scenario, data, Rerun::Watch) {
-            println!("{next}");
+            crate::outln!("{next}");
         }
         self.report = Some(
             data.folder(&self.run_args.reports)
@@ -345,19 +345,19 @@ impl Session {
 
     fn answer(&self, key: Key) {
         match key {
-            Key::Hint => print!("\n{}", hint::hint(&self.root, &self.scenario)),
+            Key::Hint => crate::out!("\n{}", hint::hint(&self.root, &self.scenario)),
             Key::Show => match &self.report {
                 Some(report) => {
-                    println!("report: {}", report.display());
+                    crate::outln!("report: {}", report.display());
                     if self.keys.terminal
                         && let Err(error) = opener::open(report)
                     {
-                        println!("could not open it in a browser ({error})");
+                        crate::outln!("could not open it in a browser ({error})");
                     }
                 }
-                None => println!("no report yet: the first run writes one"),
+                None => crate::outln!("no report yet: the first run writes one"),
             },
-            Key::Other(text) => println!("`{text}` is not a key here.\n{KEYS}"),
+            Key::Other(text) => crate::outln!("`{text}` is not a key here.\n{KEYS}"),
             Key::Rerun | Key::Quit => {}
         }
     }
@@ -368,7 +368,7 @@ impl Session {
         } else {
             "type, then Enter:"
         };
-        println!(
+        crate::outln!(
             "\nwatching: save a file under lab/ to rebuild and rerun; {how} r rerun, h hint, \
              s report, q quit"
         );
@@ -441,7 +441,7 @@ impl Saves {
                     ),
                     Err(errors) => {
                         for error in errors {
-                            eprintln!("warning: watching the files: {error}");
+                            crate::errln!("warning: watching the files: {error}");
                         }
                     }
                 }

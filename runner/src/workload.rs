@@ -49,7 +49,7 @@ pub async fn edits(base_url: &str, expect: &BTreeMap<String, Value>) -> Vec<Edit
     }
     .await;
     let reported = answer.unwrap_or_else(|error| {
-        eprintln!("warning: cannot read the lab's workload at {url}: {error}");
+        crate::errln!("warning: cannot read the lab's workload at {url}: {error}");
         Value::Null
     });
     compare(&reported, expect)

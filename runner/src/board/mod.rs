@@ -115,7 +115,7 @@ pub async fn board(
             )
         })?;
     serve(scenarios.clone(), &config, listener, shutdown, true).await?;
-    println!(
+    crate::outln!(
         "board stopped; the submissions are kept in {}",
         config.db.display()
     );
@@ -136,7 +136,7 @@ pub async fn serve(
     let code = store.room_code(config.code.as_deref(), new_code).await?;
     let address = listener.local_addr().context("the board's address")?;
     if announce {
-        println!("{}", announcement(address, &code, &config.db));
+        crate::outln!("{}", announcement(address, &code, &config.db));
     }
     let room = Room {
         store,
@@ -340,7 +340,7 @@ async fn export(scenarios: &Scenarios, db: &Path, folder: &Path) -> anyhow::Resu
     ] {
         let path = folder.join(file);
         crate::data::write_atomically(&path, text.as_bytes())?;
-        println!("{}", path.display());
+        crate::outln!("{}", path.display());
     }
     Ok(())
 }

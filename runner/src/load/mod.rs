@@ -251,9 +251,9 @@ async fn stop_goose(
     match tokio::time::timeout(Duration::from_secs(5), &mut *goose).await {
         Ok(Ok(Ok(_metrics))) => {}
         Ok(Ok(Err(error))) => {
-            eprintln!("warning: goose reported an error at the end of the run: {error}")
+            crate::errln!("warning: goose reported an error at the end of the run: {error}")
         }
-        Ok(Err(error)) => eprintln!("warning: the goose task failed: {error}"),
+        Ok(Err(error)) => crate::errln!("warning: the goose task failed: {error}"),
         Err(_) => goose.abort(),
     }
 }

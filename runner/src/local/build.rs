@@ -180,7 +180,7 @@ pub fn build(
                 if messages == Messages::All
                     && let Some(rendered) = &compiler.rendered
                 {
-                    eprint!("{rendered}");
+                    crate::err!("{rendered}");
                 }
                 if compiler.level == "error" {
                     errors.push(compiler);

@@ -138,7 +138,7 @@ impl Stack {
         };
         // Dropped on an error: the roles are killed, PostgreSQL stopped.
         let dep = stack.start_roles(lab).await?;
-        eprintln!(
+        crate::errln!(
             "local stack ready in {:.1} s: api {}, worker {}, dep {dep}, PostgreSQL {}; logs in {}",
             started.elapsed().as_secs_f64(),
             stack.targets.api,
@@ -231,7 +231,7 @@ pub fn with_postgres(config: &LocalConfig, command: &[String]) -> anyhow::Result
         let _lock = lock(&folder)?;
         let [port] = free_ports()?;
         let mut server = Postgres::start(&folder, port)?;
-        eprintln!("a private PostgreSQL for the command: {}", server.url());
+        crate::errln!("a private PostgreSQL for the command: {}", server.url());
         run.env("LAB_TEST_DATABASE_URL", server.url());
         // The command gets the Ctrl-C; the runner stays to stop the server.
         ctrlc::set_handler(|| {}).context("cannot handle Ctrl-C")?;

@@ -108,7 +108,7 @@ impl Postgres {
     }
 
     fn init(&self, initdb: &Path) -> anyhow::Result<()> {
-        eprintln!(
+        crate::errln!(
             "creating a private PostgreSQL in {} (once)",
             self.data.display()
         );
@@ -139,7 +139,7 @@ impl Postgres {
             .pg_ctl(&["status"])
             .is_ok_and(|output| output.status.success());
         if running {
-            eprintln!(
+            crate::errln!(
                 "stopping a PostgreSQL left running in {} by an earlier run",
                 self.data.display()
             );

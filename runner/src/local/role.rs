@@ -133,7 +133,7 @@ impl Role {
             .await
             .is_err()
         {
-            eprintln!(
+            crate::errln!(
                 "lab {} did not stop within {grace:?} of SIGTERM; killing it",
                 self.kind.name()
             );

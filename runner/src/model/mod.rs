@@ -297,11 +297,14 @@ fn assumption_rows(assumptions: &Assumptions) -> [(&'static str, String, &'stati
     ]
 }
 
-/// `PREDICTED autoscale 97/100 | p95=… err=… ready=1→6 cost=20ms ready-delay=10s sticky`.
+/// `PREDICTED autoscale 97/100 | whole-run p95=… err=… ready=1→6 cost=20ms ready-delay=10s sticky`.
+/// The p95 and the errors are the whole run's, as on the SCORE line, while
+/// the checks read only the run's last seconds: the line says so, lest a
+/// whole-run p95 of seconds beside a 100 read as a contradiction.
 pub fn predicted_line(scenario: &Scenario, prediction: &Prediction, a: &Assumptions) -> String {
     let (p95, errors) = output::p95_and_errors(&prediction.totals);
     format!(
-        "PREDICTED {} {}/100 | p95={p95} err={errors} ready={}→{} cost={}ms ready-delay={} {}",
+        "PREDICTED {} {}/100 | whole-run p95={p95} err={errors} ready={}→{} cost={}ms ready-delay={} {}",
         scenario.name,
         prediction.score.total,
         prediction.first_ready,

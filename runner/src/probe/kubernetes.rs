@@ -249,7 +249,7 @@ pub async fn metrics_ready(client: &Client, hpa: &str, context: &str) -> anyhow:
         let scaling = condition(scaler.as_ref(), "ScalingActive");
         if service_up.is_true() && scaling.is_true() {
             if said {
-                eprintln!("metrics ready after {} s", started.elapsed().as_secs());
+                crate::errln!("metrics ready after {} s", started.elapsed().as_secs());
             }
             return Ok(());
         }
@@ -266,7 +266,7 @@ pub async fn metrics_ready(client: &Client, hpa: &str, context: &str) -> anyhow:
             );
         }
         if !said {
-            eprintln!(
+            crate::errln!(
                 "waiting for the cluster's metrics (up to {} s): APIService {METRICS_API} {}, \
                  HorizontalPodAutoscaler/{hpa} {}",
                 METRICS_WITHIN.as_secs(),

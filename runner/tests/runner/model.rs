@@ -330,7 +330,7 @@ fn the_command_prints_its_assumptions_timeline_and_predicted_line() {
     }
     let last = stdout.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("PREDICTED autoscale 0/100 | p95=")
+        last.starts_with("PREDICTED autoscale 0/100 | whole-run p95=")
             && last.ends_with("cost=20ms ready-delay=15s not-sticky"),
         "{last}"
     );

@@ -332,6 +332,7 @@ fn assert_next_steps(scenario: &str, step: u8, baseline: &Measured, solution: &M
         format!("LAB: STEP{step} TODO"),
         format!("`runner run {scenario} --local`"),
         format!("`runner solve {step}`"),
+        "the check that cost most, `".to_owned(),
     ] {
         assert!(
             baseline.stderr.contains(&step_text),
