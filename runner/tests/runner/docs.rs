@@ -89,13 +89,15 @@ fn code(text: &str) -> Vec<String> {
     found
 }
 
-/// The commands in one piece of code: split at `&&` and `;`, comments cut.
+/// The commands in one piece of code: split at `&&`, `;` and `|`, comments
+/// cut.
 fn commands(code: &str) -> impl Iterator<Item = String> + '_ {
     code.split(" #")
         .next()
         .unwrap_or_default()
         .split("&&")
         .flat_map(|part| part.split(';'))
+        .flat_map(|part| part.split('|'))
         .map(|part| part.trim().to_owned())
         .filter(|part| !part.is_empty())
 }
