@@ -47,6 +47,7 @@ pub mod shipped;
 pub mod solutions;
 pub mod submit;
 pub mod targets;
+pub mod unit;
 pub mod watch;
 pub mod workload;
 
