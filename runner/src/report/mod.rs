@@ -332,16 +332,6 @@ fn request_charts(data: &RunData, previous: Option<&RunData>, span: f64) -> Vec<
         y_reach: 0.0,
     };
     let per_second = Unit::RequestsPerSecond;
-    let mut latency = vec![
-        timeline(data, |s| s.p50_ms, "p50", Unit::Ms),
-        timeline(data, |s| s.p95_ms, "p95", Unit::Ms),
-        timeline(data, |s| s.p99_ms, "p99", Unit::Ms),
-    ];
-    if let Some(previous) = previous {
-        let mut p95 = timeline(previous, |s| s.p95_ms, "p95, previous run", Unit::Ms);
-        p95.previous = true;
-        latency.push(p95);
-    }
     let rate = [
         timeline(data, |s| count(s.intended), "intended", per_second),
         timeline(data, |s| count(s.sent), "sent", per_second),
@@ -369,7 +359,7 @@ fn request_charts(data: &RunData, previous: Option<&RunData>, span: f64) -> Vec<
                 "Latency from the intended send time (p50, p95, p99 by second intended)",
                 Unit::Ms,
             ),
-            &latency,
+            &latency_series(data, previous),
         ),
         line_chart(
             frame(
@@ -385,6 +375,21 @@ fn request_charts(data: &RunData, previous: Option<&RunData>, span: f64) -> Vec<
         charts.insert(1, line_chart(frame("answers", title, per_second), &answers));
     }
     charts
+}
+
+/// p50, p95 and p99 by second intended, and the previous run's p95.
+fn latency_series(data: &RunData, previous: Option<&RunData>) -> Vec<Series> {
+    let mut latency = vec![
+        timeline(data, |s| s.p50_ms, "p50", Unit::Ms),
+        timeline(data, |s| s.p95_ms, "p95", Unit::Ms),
+        timeline(data, |s| s.p99_ms, "p99", Unit::Ms),
+    ];
+    if let Some(previous) = previous {
+        let mut p95 = timeline(previous, |s| s.p95_ms, "p95, previous run", Unit::Ms);
+        p95.previous = true;
+        latency.push(p95);
+    }
+    latency
 }
 
 /// Full, degraded and (when the scenario says how long users wait) late
