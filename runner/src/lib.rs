@@ -7,7 +7,8 @@
 //! - [`score`]: checks and the 0-100 score.
 //! - [`mod@run`]: one run, in phases: prepare, load with probes, score,
 //!   write, show. [`data`] is what it measured (data.json, one type that
-//!   every reader shares); [`report`] the HTML pages; [`output`] and
+//!   every reader shares); [`report`] the HTML pages, whose charts draw
+//!   one [`unit`] each; [`output`] and
 //!   [`progress`] what it prints; [`workload`] flags a lab whose workload
 //!   was edited; [`targets`] says where the services are.
 //! - [`local`]: the local stack that `--local` builds, starts and stops;
@@ -48,6 +49,7 @@ pub mod shipped;
 pub mod solutions;
 pub mod submit;
 pub mod targets;
+pub mod unit;
 pub mod watch;
 pub mod workload;
 

@@ -54,6 +54,10 @@ pub struct CheckResult {
     /// The scenario's line for a failure of this check, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lesson: Option<String>,
+    /// The report opens with this check's chart (the scenario's
+    /// `key_chart`); without one, with the first check's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key_chart: bool,
 }
 
 /// What a check's numbers measure, so that a person reads `12.0 s` and
@@ -89,9 +93,11 @@ impl Unit {
                 | RequestMetric::FullGoodput => Self::Share,
                 RequestMetric::NotSent => Self::Count,
             },
-            Measure::Probe { field, .. } if field.ends_with("_ms") => Self::Ms,
-            Measure::Probe { field, .. } if field.ends_with("Utilization") => Self::Percent,
-            Measure::Probe { .. } => Self::Count,
+            Measure::Probe { field, .. } => match crate::unit::Unit::of_field(field) {
+                Some(crate::unit::Unit::Ms) => Self::Ms,
+                Some(crate::unit::Unit::Percent) => Self::Percent,
+                _ => Self::Count,
+            },
         }
     }
 
@@ -170,6 +176,7 @@ pub fn score(checks: &[Check], mut measure: impl FnMut(&Check) -> Option<f64>) -
                 gate: check.gate,
                 met: share >= 1.0,
                 lesson: check.lesson.clone(),
+                key_chart: check.key_chart,
             }
         })
         .collect();
@@ -232,6 +239,7 @@ mod tests {
             gate: false,
             last: None,
             lesson: None,
+            key_chart: false,
         }
     }
 

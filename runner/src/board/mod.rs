@@ -46,6 +46,7 @@ use crate::{
     cli::BoardArgs,
     report::{self, chart},
     scenario::Scenarios,
+    unit::Unit,
 };
 use standings::Standings;
 use store::Store;
@@ -246,12 +247,18 @@ pub fn render(standings: &Standings) -> anyhow::Result<String> {
         .collect();
     let series = chart::Series {
         name: "the room's mean total".into(),
+        unit: Unit::Points,
         points,
         previous: false,
     };
-    let top = 100.0 * standings.scenarios.len() as f64;
-    let mut progress =
-        chart::line_chart_reaching("progress", "The room's progress", "", &[series], top);
+    let frame = chart::Frame {
+        id: "progress".into(),
+        title: "The room's progress".into(),
+        unit: Unit::Points,
+        x_end: chart::latest(std::slice::from_ref(&series)),
+        y_reach: 100.0 * standings.scenarios.len() as f64,
+    };
+    let mut progress = chart::line_chart(frame, &[series]);
     // The x values are minutes, not the seconds the chart labels.
     for tick in &mut progress.x_ticks {
         tick.label = format!("{} min", tick.label.trim_end_matches('s'));

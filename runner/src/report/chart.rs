@@ -1,38 +1,69 @@
 //! Line charts as SVG geometry, computed here and drawn by the template:
 //! the report needs no JavaScript and no chart library, so it opens
 //! offline, anywhere, exactly as it was written.
+//!
+//! A chart is built in three steps: a [`Frame`] says what it is (its unit
+//! and the run's time span), a [`Scale`] fits the values into the plot,
+//! and each series becomes a [`Line`] whose path breaks where a second has
+//! no value.
 
 use serde::Serialize;
+
+use crate::unit::Unit;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 220.0;
 const LEFT: f64 = 60.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 12.0;
+/// Room above the plot for the y axis' unit.
+const TOP: f64 = 24.0;
 const BOTTOM: f64 = 30.0;
 
-/// Colours by series order; chosen to stay apart for common colour blindness.
-const PALETTE: &[&str] = &[
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+/// Colours by series order: Okabe and Ito's palette, which stays apart for
+/// the common colour blindnesses (its yellow is left out: too faint on
+/// white). A chart draws at most this many series, so no two share one.
+pub const PALETTE: &[&str] = &[
+    "#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9", "#000000",
 ];
 
-/// One series: (x, y) points, `None` where there is no value (a gap).
+/// A previous run's line, dashed; never a palette colour.
+const PREVIOUS: &str = "#999999";
+
+/// One series: (seconds, value) points, `None` where there is no value (a
+/// gap in the line, not a zero).
 #[derive(Debug, Clone)]
 pub struct Series {
     pub name: String,
+    pub unit: Unit,
     pub points: Vec<(f64, Option<f64>)>,
     /// Drawn dashed and grey: a previous run, for comparison.
     pub previous: bool,
+}
+
+/// What a chart is before its lines: its name, its y unit, and the x axis
+/// it shares with every chart of its run.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub id: String,
+    pub title: String,
+    pub unit: Unit,
+    /// The x axis runs from 0 to this many seconds: the run's span.
+    pub x_end: f64,
+    /// The y axis reaches at least this: charts side by side share a scale.
+    pub y_reach: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Chart {
     pub id: String,
     pub title: String,
-    /// The y axis' unit, shown in its label.
-    pub unit: String,
+    /// The y axis' unit: one per chart, named on the axis.
+    pub unit: Unit,
+    pub unit_label: &'static str,
     pub width: f64,
     pub height: f64,
+    /// The x axis' end, in seconds; it starts at 0.
+    pub x_end: f64,
     pub plot: Plot,
     pub x_ticks: Vec<Tick>,
     pub y_ticks: Vec<Tick>,
@@ -41,9 +72,6 @@ pub struct Chart {
     pub markers: Vec<Marker>,
     /// No series had a single value.
     pub empty: bool,
-    /// The x axis' end, in seconds, to place markers.
-    #[serde(skip)]
-    x_max: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,15 +104,11 @@ pub struct Tick {
 #[derive(Debug, Clone, Serialize)]
 pub struct Line {
     pub name: String,
-    pub color: String,
+    pub unit: Unit,
+    pub color: &'static str,
     pub previous: bool,
-    /// SVG `points` strings, one per run of values between gaps.
-    pub segments: Vec<String>,
-}
-
-/// A line chart of `series` against seconds.
-pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Chart {
-    line_chart_reaching(id, title, unit, series, 0.0)
+    /// An SVG path: one `M` (move) per run of values between gaps.
+    pub path: String,
 }
 
 /// The highest value of `series`: charts side by side share a y-scale by
@@ -96,108 +120,144 @@ pub fn highest(series: &[Series]) -> f64 {
         .fold(0.0_f64, f64::max)
 }
 
-/// A line chart whose y-axis reaches at least `y_reach`.
-pub fn line_chart_reaching(
-    id: &str,
-    title: &str,
-    unit: &str,
-    series: &[Series],
-    y_reach: f64,
-) -> Chart {
-    let values = || {
-        series
-            .iter()
-            .flat_map(|s| s.points.iter().filter_map(|&(x, y)| y.map(|y| (x, y))))
-    };
-    let x_max = values().map(|(x, _)| x).fold(1.0_f64, f64::max);
-    let y_max = highest(series).max(y_reach);
-    let y_step = nice_step(if y_max > 0.0 { y_max } else { 1.0 } / 4.0);
-    let y_top = (y_max / y_step).ceil().max(1.0) * y_step;
-    let x_step = nice_step(x_max / 6.0).max(1.0);
-    let plot = Plot {
-        left: LEFT,
-        top: TOP,
-        width: WIDTH - LEFT - RIGHT,
-        height: HEIGHT - TOP - BOTTOM,
-        bottom: HEIGHT - BOTTOM,
-        right: WIDTH - RIGHT,
-    };
-    let px = |x: f64| LEFT + x / x_max * plot.width;
-    let py = |y: f64| TOP + plot.height - y / y_top * plot.height;
-
-    let mut colors = PALETTE.iter().cycle();
-    let lines = series
+/// The last x with a value in `series`, at least 1: the x axis' end for a
+/// chart that is not a run's (the board's progress).
+pub fn latest(series: &[Series]) -> f64 {
+    series
         .iter()
-        .map(|s| Line {
-            name: s.name.clone(),
-            color: if s.previous {
-                "#9a9a9a"
-            } else {
-                colors.next().copied().unwrap_or("#000")
-            }
-            .to_owned(),
-            previous: s.previous,
-            segments: segments(&s.points, |(x, y)| format!("{:.1},{:.1}", px(x), py(y))),
-        })
-        .collect();
+        .flat_map(|s| s.points.iter().filter(|p| p.1.is_some()).map(|p| p.0))
+        .fold(1.0_f64, f64::max)
+}
 
-    let x_ticks = ticks(x_step, x_max)
-        .map(|x| Tick {
-            at: px(x),
-            label: format!("{x}s"),
-        })
-        .collect();
-    let y_ticks = ticks(y_step, y_top)
-        .map(|y| Tick {
-            at: py(y),
-            label: short(y),
-        })
-        .collect();
+/// A line chart of `series` in `frame`. The series share the frame's unit
+/// and are at most [`PALETTE`] long (the caller splits larger groups).
+pub fn line_chart(frame: Frame, series: &[Series]) -> Chart {
+    debug_assert!(series.iter().all(|s| s.unit == frame.unit), "one unit");
+    let scale = Scale::fit(&frame, series);
     Chart {
-        id: id.to_owned(),
-        title: title.to_owned(),
-        unit: unit.to_owned(),
+        unit_label: frame.unit.label(),
+        id: frame.id,
+        title: frame.title,
+        unit: frame.unit,
         width: WIDTH,
         height: HEIGHT,
-        plot,
-        x_ticks,
-        y_ticks,
-        lines,
+        x_end: scale.x_end,
+        x_ticks: scale.x_ticks(),
+        y_ticks: scale.y_ticks(),
+        lines: lines(series, &scale),
+        plot: scale.plot,
         markers: Vec::new(),
-        empty: values().next().is_none(),
-        x_max,
+        empty: series
+            .iter()
+            .all(|s| s.points.iter().all(|p| p.1.is_none())),
     }
 }
 
-/// The points of a series as SVG polyline segments: a gap (`None`) ends
-/// one segment, and the next value starts another.
-fn segments(points: &[(f64, Option<f64>)], at: impl Fn((f64, f64)) -> String) -> Vec<String> {
-    let mut segments = Vec::new();
-    let mut current = String::new();
-    for &(x, y) in points {
-        match y {
-            Some(y) => {
-                if !current.is_empty() {
-                    current.push(' ');
-                }
-                current.push_str(&at((x, y)));
-            }
-            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
-            None => {}
+/// Where values land in the plot: both axes' domains and tick steps.
+struct Scale {
+    plot: Plot,
+    x_end: f64,
+    x_step: f64,
+    y_top: f64,
+    y_step: f64,
+}
+
+impl Scale {
+    fn fit(frame: &Frame, series: &[Series]) -> Self {
+        let x_end = if frame.x_end > 0.0 { frame.x_end } else { 1.0 };
+        let y_max = highest(series).max(frame.y_reach);
+        let y_step = nice_step(if y_max > 0.0 { y_max } else { 1.0 } / 4.0);
+        Self {
+            plot: Plot {
+                left: LEFT,
+                top: TOP,
+                width: WIDTH - LEFT - RIGHT,
+                height: HEIGHT - TOP - BOTTOM,
+                bottom: HEIGHT - BOTTOM,
+                right: WIDTH - RIGHT,
+            },
+            x_end,
+            x_step: nice_step(x_end / 6.0).max(1.0),
+            y_top: (y_max / y_step).ceil().max(1.0) * y_step,
+            y_step,
         }
     }
-    if !current.is_empty() {
-        segments.push(current);
+
+    fn x(&self, x: f64) -> f64 {
+        self.plot.left + x / self.x_end * self.plot.width
     }
-    segments
+
+    fn y(&self, y: f64) -> f64 {
+        self.plot.top + self.plot.height - y / self.y_top * self.plot.height
+    }
+
+    fn x_ticks(&self) -> Vec<Tick> {
+        ticks(self.x_step, self.x_end)
+            .map(|x| Tick {
+                at: self.x(x),
+                label: format!("{x}s"),
+            })
+            .collect()
+    }
+
+    fn y_ticks(&self) -> Vec<Tick> {
+        ticks(self.y_step, self.y_top)
+            .map(|y| Tick {
+                at: self.y(y),
+                label: short(y),
+            })
+            .collect()
+    }
+}
+
+/// Each series as a line: palette colours in order, grey for a previous run.
+fn lines(series: &[Series], scale: &Scale) -> Vec<Line> {
+    let mut colors = PALETTE.iter().copied();
+    series
+        .iter()
+        .map(|s| Line {
+            name: s.name.clone(),
+            unit: s.unit,
+            color: if s.previous {
+                PREVIOUS
+            } else {
+                colors.next().unwrap_or("#000000")
+            },
+            previous: s.previous,
+            path: path(&s.points, |x| scale.x(x), |y| scale.y(y)),
+        })
+        .collect()
+}
+
+/// The points of a series as an SVG path: each run of values between gaps
+/// (`None`) starts with its own `M`, so a second without a value is a break
+/// in the line, never a drop to zero. A lone value is a dot (`h0` with the
+/// template's round line caps).
+fn path(points: &[(f64, Option<f64>)], x: impl Fn(f64) -> f64, y: impl Fn(f64) -> f64) -> String {
+    let mut path = String::new();
+    let mut in_run = false;
+    for (index, &(at, value)) in points.iter().enumerate() {
+        let Some(value) = value else {
+            in_run = false;
+            continue;
+        };
+        let command = if in_run { " L" } else { " M" };
+        path.push_str(&format!("{command}{:.1},{:.1}", x(at), y(value)));
+        let next_missing = points.get(index + 1).is_none_or(|next| next.1.is_none());
+        if !in_run && next_missing {
+            path.push_str(" h0");
+        }
+        in_run = true;
+    }
+    path.trim_start().to_owned()
 }
 
 impl Chart {
     /// Adds a labelled vertical line at `second`; one past the x axis is
     /// left out, since it would point outside the plot.
     pub fn mark(&mut self, second: f64, label: &str) {
-        if (0.0..=self.x_max).contains(&second) {
-            let share = second / self.x_max;
+        if (0.0..=self.x_end).contains(&second) {
+            let share = second / self.x_end;
             self.markers.push(Marker {
                 at: self.plot.left + share * self.plot.width,
                 label: label.to_owned(),
@@ -240,6 +300,25 @@ fn short(value: f64) -> String {
 mod tests {
     use super::*;
 
+    fn frame(x_end: f64) -> Frame {
+        Frame {
+            id: "c".into(),
+            title: "t".into(),
+            unit: Unit::Ms,
+            x_end,
+            y_reach: 0.0,
+        }
+    }
+
+    fn series(points: Vec<(f64, Option<f64>)>) -> Series {
+        Series {
+            name: "p95".into(),
+            unit: Unit::Ms,
+            points,
+            previous: false,
+        }
+    }
+
     #[test]
     fn steps_are_round_numbers() {
         assert_eq!(nice_step(0.3), 0.5);
@@ -249,41 +328,49 @@ mod tests {
     }
 
     #[test]
-    fn gaps_split_a_line_into_segments() {
-        let series = Series {
-            name: "p95".into(),
-            points: vec![
-                (0.0, Some(1.0)),
-                (1.0, Some(2.0)),
-                (2.0, None),
-                (3.0, Some(4.0)),
-            ],
-            previous: false,
-        };
-        let chart = line_chart("c", "t", "ms", &[series]);
-        assert_eq!(chart.lines[0].segments.len(), 2);
+    fn a_gap_breaks_the_path_and_a_lone_value_is_a_dot() {
+        let points = vec![
+            (0.0, Some(1.0)),
+            (1.0, Some(2.0)),
+            (2.0, None),
+            (3.0, Some(4.0)),
+        ];
+        let chart = line_chart(frame(10.0), &[series(points)]);
+        let path = &chart.lines[0].path;
+        assert_eq!(path.matches('M').count(), 2, "{path}");
+        assert!(path.ends_with(" h0"), "{path}");
         assert!(!chart.empty);
         assert!(chart.y_ticks.iter().any(|tick| tick.label == "4"));
     }
 
     #[test]
+    fn the_x_axis_is_the_frame_s_not_the_values() {
+        let chart = line_chart(frame(20.0), &[series(vec![(0.0, Some(1.0))])]);
+        assert_eq!(chart.x_end, 20.0);
+        assert_eq!(chart.x_ticks.last().map(|t| t.label.as_str()), Some("20s"));
+    }
+
+    #[test]
+    fn series_get_distinct_colours() {
+        let many: Vec<Series> = (0..PALETTE.len())
+            .map(|_| series(vec![(0.0, Some(1.0))]))
+            .collect();
+        let chart = line_chart(frame(1.0), &many);
+        let mut colors: Vec<&str> = chart.lines.iter().map(|l| l.color).collect();
+        colors.sort_unstable();
+        colors.dedup();
+        assert_eq!(colors.len(), PALETTE.len());
+    }
+
+    #[test]
     fn a_chart_without_values_says_so() {
-        let series = Series {
-            name: "x".into(),
-            points: vec![(0.0, None)],
-            previous: false,
-        };
-        assert!(line_chart("c", "t", "", &[series]).empty);
+        assert!(line_chart(frame(1.0), &[series(vec![(0.0, None)])]).empty);
     }
 
     #[test]
     fn a_marker_sits_at_its_second_and_one_outside_the_axis_is_dropped() {
-        let series = Series {
-            name: "replicas".into(),
-            points: vec![(0.0, Some(1.0)), (10.0, Some(3.0))],
-            previous: false,
-        };
-        let mut chart = line_chart("c", "t", "", &[series]);
+        let points = vec![(0.0, Some(1.0)), (10.0, Some(3.0))];
+        let mut chart = line_chart(frame(10.0), &[series(points)]);
         chart.mark(5.0, "scale-up");
         chart.mark(11.0, "too late");
         assert_eq!(chart.markers.len(), 1);

@@ -7,10 +7,10 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::{
-    chart::{Chart, Series, highest, line_chart_reaching},
-    environment, probe_series, timeline,
+    chart::{Chart, Frame, Series, highest, line_chart},
+    environment, key_measure, probe_series, span, timeline,
 };
-use crate::{data::RunData, data::write_atomically, scenario::Measure};
+use crate::{data::RunData, data::write_atomically, scenario::Measure, unit::Unit};
 
 /// One case of `runner demo`: its baseline run and its solution run.
 #[derive(Debug)]
@@ -43,7 +43,7 @@ struct Pair<'a> {
 }
 
 /// Writes `reports/demo.html`: each pair side by side, with its scores,
-/// checks and the first check's measure over time, linking to both full
+/// checks and the key check's measure over time, linking to both full
 /// reports.
 pub fn write_demo(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<PathBuf> {
     let pairs: Vec<Pair<'_>> = pairs
@@ -69,7 +69,7 @@ pub fn write_demo(reports: &Path, pairs: &[DemoPair]) -> anyhow::Result<PathBuf>
 /// baseline at 12 s and a solution at 50 ms must not look alike.
 fn sides<'a>(pair: &'a DemoPair) -> [Side<'a>; 2] {
     let measured = [("baseline", &pair.baseline), ("solution", &pair.solution)]
-        .map(|(label, run)| (label, run, first_measure(run)));
+        .map(|(label, run)| (label, run, measured(run)));
     let reach = measured
         .iter()
         .map(|(_, _, measure)| highest(&measure.series))
@@ -78,12 +78,15 @@ fn sides<'a>(pair: &'a DemoPair) -> [Side<'a>; 2] {
         label,
         run,
         href: format!("{DEMO_RUNS}/{}/{}/report.html", run.scenario, run.run_id),
-        chart: line_chart_reaching(
-            &format!("{}-{label}", run.scenario),
-            &format!("{} (one scale for both sides)", measure.title),
-            measure.unit,
+        chart: line_chart(
+            Frame {
+                id: format!("{}-{label}", run.scenario),
+                title: format!("{} (one scale for both sides)", measure.title),
+                unit: measure.unit,
+                x_end: span(run),
+                y_reach: reach,
+            },
             &measure.series,
-            reach,
         ),
     })
 }
@@ -91,37 +94,36 @@ fn sides<'a>(pair: &'a DemoPair) -> [Side<'a>; 2] {
 /// What a demo chart draws.
 struct Measured {
     title: String,
-    unit: &'static str,
+    unit: Unit,
     series: Vec<Series>,
 }
 
-/// What the run's first check measures: a probe's field when it reads one
+/// What the run's key check measures: a probe's field when it reads one
 /// (the bulkheads' fast jobs), else request latency.
-fn first_measure(run: &RunData) -> Measured {
-    let probed = run
-        .score
-        .checks
-        .first()
-        .and_then(|check| match &check.measure {
-            Measure::Probe { probe, field, .. } => run
-                .probes
-                .iter()
-                .find(|record| &record.name == probe)
-                .and_then(|record| Some((record, record.series(field)?))),
-            Measure::Request(_) => None,
-        });
+fn measured(run: &RunData) -> Measured {
+    let probed = key_measure(run).and_then(|measure| match measure {
+        Measure::Probe { probe, field, .. } => run
+            .probes
+            .iter()
+            .find(|record| &record.name == probe)
+            .and_then(|record| Some((record, record.series(field)?))),
+        Measure::Request(_) => None,
+    });
     match probed {
-        Some((probe, series)) => Measured {
-            title: format!("Probe {}: {}", probe.name, series.field),
-            unit: "",
-            series: vec![probe_series(series)],
-        },
+        Some((probe, series)) => {
+            let series = probe_series(series);
+            Measured {
+                title: format!("Probe {}: {}", probe.name, series.name),
+                unit: series.unit,
+                series: vec![series],
+            }
+        }
         None => Measured {
             title: "Latency from the intended send time".to_owned(),
-            unit: "ms",
+            unit: Unit::Ms,
             series: vec![
-                timeline(run, |s| s.p95_ms, "p95", false),
-                timeline(run, |s| s.p99_ms, "p99", false),
+                timeline(run, |s| s.p95_ms, "p95", Unit::Ms),
+                timeline(run, |s| s.p99_ms, "p99", Unit::Ms),
             ],
         },
     }

@@ -20,9 +20,10 @@ use crate::{
     data::{self, RunData, Runs, write_atomically},
     load::collector::{AnswerCounts, SecondSummary, Totals},
     probe::ProbeRecord,
-    scenario::Answers,
+    scenario::{Answers, Measure, RequestMetric},
+    unit::Unit,
 };
-use chart::{Chart, Series, line_chart};
+use chart::{Chart, Frame, PALETTE, Series, line_chart};
 pub use compare::{Comparison, compare};
 pub use demo::{DEMO_RUNS, DemoPair, write_demo};
 
@@ -117,17 +118,18 @@ fn timeline(
     data: &RunData,
     field: fn(&SecondSummary) -> Option<f64>,
     name: &str,
-    previous: bool,
+    unit: Unit,
 ) -> Series {
     Series {
         name: name.to_owned(),
+        unit,
         points: data
             .totals
             .seconds
             .iter()
             .map(|second| (second.second as f64, field(second)))
             .collect(),
-        previous,
+        previous: false,
     }
 }
 
@@ -197,107 +199,229 @@ fn scaling(probes: &[ProbeRecord]) -> Vec<Replicas> {
     found
 }
 
+/// The run's time span in seconds, shared by every chart's x axis: from
+/// the first request's intended send time to the end of the last second
+/// the timeline or a probe recorded.
+fn span(data: &RunData) -> f64 {
+    let probed = data
+        .probes
+        .iter()
+        .flat_map(|probe| &probe.series)
+        .filter_map(|series| series.points.last())
+        .map(|&(second, _)| second)
+        .fold(0.0_f64, f64::max);
+    (data.totals.seconds.len() as f64).max(probed).ceil()
+}
+
+/// Every chart of the run, the case's key chart first: the one its key
+/// check reads (see [`key_measure`]).
 fn charts(data: &RunData, previous: Option<&RunData>, scaling: &[Replicas]) -> Vec<Chart> {
-    let mut charts = request_charts(data, previous);
+    let span = span(data);
+    let mut charts = request_charts(data, previous, span);
     // The latency chart shows when new pods began to serve: the first rise
     // in ready replicas, or else the first rise of any replica count.
     let serving = scaling
         .iter()
         .filter(|replicas| replicas.rose.is_some())
         .min_by_key(|replicas| !replicas.field.ends_with("readyReplicas"));
-    if let Some((second, label)) = serving.and_then(Replicas::marker) {
-        charts[1].mark(second, &label);
+    if let (Some((second, label)), Some(latency)) = (
+        serving.and_then(Replicas::marker),
+        charts.iter_mut().find(|chart| chart.id == "latency"),
+    ) {
+        latency.mark(second, &label);
     }
     for probe in &data.probes {
-        let series: Vec<Series> = probe.series.iter().map(probe_series).collect();
-        let mut chart = line_chart(
-            &format!("probe-{}", probe.name),
-            &format!("Probe {}: {}", probe.name, probe.url),
-            "",
-            &series,
-        );
-        for replicas in scaling
-            .iter()
-            .filter(|replicas| replicas.probe == probe.name)
-        {
-            if let Some((second, label)) = replicas.marker() {
-                chart.mark(second, &label);
-            }
-        }
-        charts.push(chart);
+        charts.extend(probe_charts(probe, span, scaling));
+    }
+    if let Some(key) = key_measure(data)
+        && let Some(at) = charts.iter().position(|chart| shows(chart, key))
+    {
+        let key = charts.remove(at);
+        charts.insert(0, key);
     }
     charts
 }
 
-/// Rate, latency (with the previous run's p95) and in-flight, by second.
-fn request_charts(data: &RunData, previous: Option<&RunData>) -> Vec<Chart> {
-    let mut latency = vec![
-        timeline(data, |s| s.p50_ms, "p50", false),
-        timeline(data, |s| s.p95_ms, "p95", false),
-        timeline(data, |s| s.p99_ms, "p99", false),
-    ];
-    if let Some(previous) = previous {
-        latency.push(timeline(previous, |s| s.p95_ms, "p95, previous run", true));
-    }
-    let mut rate = vec![
-        timeline(data, |s| count(s.intended), "intended", false),
-        timeline(data, |s| count(s.sent), "sent", false),
-        timeline(data, |s| count(s.succeeded), "succeeded", false),
-        timeline(data, |s| count(s.failed), "failed", false),
-    ];
-    if data.totals.answers.is_some() {
-        rate.push(timeline(
-            data,
-            |s| count(s.answers?.full),
-            "full answers",
-            false,
-        ));
-        rate.push(timeline(
-            data,
-            |s| count(s.answers?.degraded),
-            "degraded answers",
-            false,
-        ));
-        if (data.settings.answers.as_ref()).is_some_and(|reading| reading.within.is_some()) {
-            rate.push(timeline(
-                data,
-                |s| count(s.answers?.late),
-                "late answers",
-                false,
-            ));
+/// The measure of the check the report opens with: the one the scenario
+/// marks `key_chart`, else the first.
+pub(crate) fn key_measure(data: &RunData) -> Option<&Measure> {
+    let checks = &data.score.checks;
+    let key = checks.iter().find(|check| check.key_chart);
+    key.or(checks.first()).map(|check| &check.measure)
+}
+
+/// Whether `chart` draws what `measure` measures.
+fn shows(chart: &Chart, measure: &Measure) -> bool {
+    match measure {
+        Measure::Request(metric) => chart.id == request_chart(*metric),
+        Measure::Probe { probe, field, .. } => {
+            chart.id.starts_with(&format!("probe-{probe}-"))
+                && chart.lines.iter().any(|line| &line.name == field)
         }
     }
-    vec![
+}
+
+/// The request chart that draws `metric`.
+fn request_chart(metric: RequestMetric) -> &'static str {
+    match metric {
+        RequestMetric::P50Ms
+        | RequestMetric::P95Ms
+        | RequestMetric::P99Ms
+        | RequestMetric::MaxMs => "latency",
+        RequestMetric::DegradedRate | RequestMetric::FullGoodput => "answers",
+        RequestMetric::ErrorRate | RequestMetric::Goodput | RequestMetric::NotSent => "rate",
+    }
+}
+
+/// A probe's fields, one chart per unit (a field of unknown unit on its
+/// own), none with more lines than the palette has colours; a rise in
+/// replicas is marked where it happened.
+fn probe_charts(probe: &ProbeRecord, span: f64, scaling: &[Replicas]) -> Vec<Chart> {
+    let groups = by_unit(probe.series.iter().map(probe_series));
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(index, (unit, series))| {
+            let subject = match unit {
+                Unit::Count => series[0].name.as_str(),
+                _ => unit.subject(),
+            };
+            let frame = Frame {
+                id: format!("probe-{}-{}-{}", probe.name, index + 1, unit.id()),
+                title: format!("Probe {}: {subject} ({})", probe.name, probe.url),
+                unit,
+                x_end: span,
+                y_reach: 0.0,
+            };
+            let mut chart = line_chart(frame, &series);
+            for replicas in scaling.iter().filter(|r| r.probe == probe.name) {
+                if let Some((second, label)) = replicas.marker() {
+                    chart.mark(second, &label);
+                }
+            }
+            chart
+        })
+        .collect()
+}
+
+/// Series grouped by unit in order of first appearance; a series of
+/// unknown unit ([`Unit::Count`]) alone, and no group longer than the
+/// palette.
+fn by_unit(series: impl Iterator<Item = Series>) -> Vec<(Unit, Vec<Series>)> {
+    let mut groups: Vec<(Unit, Vec<Series>)> = Vec::new();
+    for one in series {
+        let open = groups.iter_mut().find(|(unit, members)| {
+            *unit == one.unit && one.unit != Unit::Count && members.len() < PALETTE.len()
+        });
+        match open {
+            Some((_, members)) => members.push(one),
+            None => groups.push((one.unit, vec![one])),
+        }
+    }
+    groups
+}
+
+/// Rate, answers, latency (with the previous run's p95) and in-flight, by
+/// second, on the run's span.
+fn request_charts(data: &RunData, previous: Option<&RunData>, span: f64) -> Vec<Chart> {
+    let frame = |id: &str, title: &str, unit| Frame {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        unit,
+        x_end: span,
+        y_reach: 0.0,
+    };
+    let per_second = Unit::RequestsPerSecond;
+    let rate = [
+        timeline(data, |s| count(s.intended), "intended", per_second),
+        timeline(data, |s| count(s.sent), "sent", per_second),
+        timeline(data, |s| count(s.succeeded), "succeeded", per_second),
+        timeline(data, |s| count(s.failed), "failed", per_second),
+    ];
+    let in_flight = timeline(
+        data,
+        |s| count(s.in_flight_max),
+        "in flight",
+        Unit::Requests,
+    );
+    let mut charts = vec![
         line_chart(
-            "rate",
-            "Requests per second: intended, sent, succeeded (and full, degraded and late answers)",
-            "req/s",
+            frame(
+                "rate",
+                "Requests per second: intended, sent, succeeded, failed",
+                per_second,
+            ),
             &rate,
         ),
         line_chart(
-            "latency",
-            "Latency from the intended send time (p50, p95, p99 by second intended)",
-            "ms",
-            &latency,
+            frame(
+                "latency",
+                "Latency from the intended send time (p50, p95, p99 by second intended)",
+                Unit::Ms,
+            ),
+            &latency_series(data, previous),
         ),
         line_chart(
-            "in-flight",
-            "Requests in flight (most in each second)",
-            "requests",
-            &[timeline(
-                data,
-                |s| count(s.in_flight_max),
-                "in flight",
-                false,
-            )],
+            frame(
+                "in-flight",
+                "Requests in flight (most in each second)",
+                Unit::Requests,
+            ),
+            &[in_flight],
         ),
-    ]
+    ];
+    if let Some(answers) = answer_series(data) {
+        let title = "Answers per second: full, degraded (and late, when users stop waiting)";
+        charts.insert(1, line_chart(frame("answers", title, per_second), &answers));
+    }
+    charts
 }
 
-/// A probe's series as a chart line.
+/// p50, p95 and p99 by second intended, and the previous run's p95.
+fn latency_series(data: &RunData, previous: Option<&RunData>) -> Vec<Series> {
+    let mut latency = vec![
+        timeline(data, |s| s.p50_ms, "p50", Unit::Ms),
+        timeline(data, |s| s.p95_ms, "p95", Unit::Ms),
+        timeline(data, |s| s.p99_ms, "p99", Unit::Ms),
+    ];
+    if let Some(previous) = previous {
+        let mut p95 = timeline(previous, |s| s.p95_ms, "p95, previous run", Unit::Ms);
+        p95.previous = true;
+        latency.push(p95);
+    }
+    latency
+}
+
+/// Full, degraded and (when the scenario says how long users wait) late
+/// answers by second; `None` when the scenario reads no answers.
+fn answer_series(data: &RunData) -> Option<Vec<Series>> {
+    data.totals.answers?;
+    let per_second = Unit::RequestsPerSecond;
+    let mut answers = vec![
+        timeline(data, |s| count(s.answers?.full), "full answers", per_second),
+        timeline(
+            data,
+            |s| count(s.answers?.degraded),
+            "degraded answers",
+            per_second,
+        ),
+    ];
+    if (data.settings.answers.as_ref()).is_some_and(|reading| reading.within.is_some()) {
+        answers.push(timeline(
+            data,
+            |s| count(s.answers?.late),
+            "late answers",
+            per_second,
+        ));
+    }
+    Some(answers)
+}
+
+/// A probe's series as a chart line, in its field's unit.
 fn probe_series(series: &crate::probe::Series) -> Series {
     Series {
         name: series.field.clone(),
+        unit: Unit::of_field(&series.field).unwrap_or(Unit::Count),
         points: series.points.iter().map(|&(x, y)| (x, Some(y))).collect(),
         previous: false,
     }

@@ -353,6 +353,9 @@ pub struct Check {
     pub last: Option<Duration>,
     /// Printed when the check fails: what its failure most often means.
     pub lesson: Option<String>,
+    /// The report opens with this check's chart (else with the first
+    /// check's): the chart the case's lesson is read from.
+    pub key_chart: bool,
 }
 
 impl Check {
@@ -428,6 +431,9 @@ pub struct CheckToml {
     pub weight: Option<f64>,
     #[serde(default)]
     pub gate: bool,
+    /// The report opens with this check's chart.
+    #[serde(default)]
+    pub key_chart: bool,
     #[serde(default, with = "humantime_serde")]
     pub last: Option<Duration>,
     /// One line printed when the check fails: the wrong fix its failure

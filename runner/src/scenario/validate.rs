@@ -282,6 +282,7 @@ fn typed_check(
         zero: check.zero,
         weight: check.weight.unwrap_or(0.0),
         gate: check.gate,
+        key_chart: check.key_chart,
         last: check.last,
         lesson: lesson.map(str::to_owned),
     })

@@ -286,7 +286,7 @@ async fn the_report_renders_offline_without_errors() {
     tab.load_alone(&url).await;
 
     let probe = "JSON.stringify({ charts: document.querySelectorAll('figure.chart svg').length, \
-                 lines: document.querySelectorAll('polyline.series').length, \
+                 lines: document.querySelectorAll('path.series').length, \
                  score: document.getElementById('score').textContent, \
                  compared: !!document.getElementById('comparison'), \
                  title: document.title })";
@@ -298,6 +298,103 @@ async fn the_report_renders_offline_without_errors() {
     assert!(result["lines"].as_u64().is_some_and(|n| n >= 8), "{result}");
     assert_eq!(result["score"], "95/100");
     assert_eq!(result["compared"], true);
+    drop(tab);
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// A run whose charts have something to get wrong: answers read with a
+/// wait (seven request series in the old single rate chart), two probe
+/// fields of different units, and a second with no answer between two
+/// that had some.
+fn run_to_chart() -> runner::data::RunData {
+    let data = sample_run("timeouts", "20261129T120000Z-0003", 40, "charts", "p95_ms");
+    let mut json = serde_json::to_value(&data).expect("a run serializes");
+    json["settings"]["answers"] =
+        json!({ "field": "source", "full": ["dep"], "degraded": ["fallback"], "within": "1s" });
+    let answers = json!({ "full": 6, "late": 1, "degraded": 1, "unreadable": 0 });
+    json["totals"]["answers"] = answers.clone();
+    for (index, second) in json["totals"]["seconds"]
+        .as_array_mut()
+        .expect("seconds")
+        .iter_mut()
+        .enumerate()
+    {
+        second["answers"] = answers.clone();
+        let p95 = if index == 1 {
+            json!(null)
+        } else {
+            json!(20.0 + index as f64)
+        };
+        for key in ["p50_ms", "p95_ms", "p99_ms"] {
+            second[key] = p95.clone();
+        }
+    }
+    json["probes"][0]["series"] = json!([
+        { "probe": "dbstats", "field": "in_use", "points": [[0.5, 10.0], [2.5, 10.0]] },
+        { "probe": "dbstats", "field": "wait_max_ms", "points": [[0.5, 2000.0], [2.5, 2000.0]] }
+    ]);
+    serde_json::from_value(json).expect("still a run's data")
+}
+
+/// Each chart as the browser drew it: its unit, x axis end, the units named
+/// on its axis, and each line's unit, computed colour and subpath count.
+const CHARTS_IN_THE_DOM: &str = "JSON.stringify([...document.querySelectorAll('figure.chart')].map(f => ({ \
+    id: f.id, unit: f.dataset.unit, x_end: Number(f.dataset.xEnd), \
+    axis: [...f.querySelectorAll('.axis-unit')].map(t => t.dataset.unit), \
+    lines: [...f.querySelectorAll('path.series')].map(p => ({ name: p.dataset.name, \
+        unit: p.dataset.unit, color: getComputedStyle(p).stroke, \
+        moves: (p.getAttribute('d').match(/M/g) || []).length })) })))";
+
+#[tokio::test]
+async fn each_chart_has_one_unit_distinct_colours_the_run_s_time_and_gaps() {
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
+    let folder = scratch("browser-charts");
+    let data = run_to_chart();
+    let report = runner::report::write_run(&folder.join("reports"), &data)
+        .expect("report")
+        .report;
+    let mut tab = Tab::open(&folder).await;
+    tab.load_alone(&format!("file://{}", report.display()))
+        .await;
+    let charts = tab.evaluate(CHARTS_IN_THE_DOM).await;
+    let charts = charts.as_array().expect("a list of charts");
+    assert!(charts.len() >= 6, "{charts:#?}");
+    assert_eq!(
+        charts[0]["id"], "chart-latency",
+        "the first check's chart leads"
+    );
+    // Three seconds of timeline; the probes' last poll is inside them.
+    let run_span = data.totals.seconds.len() as f64;
+    for chart in charts {
+        let lines = chart["lines"].as_array().expect("lines");
+        assert_eq!(chart["x_end"], run_span, "the run's time axis: {chart}");
+        assert_eq!(
+            chart["axis"],
+            json!([chart["unit"]]),
+            "one unit on the axis: {chart}"
+        );
+        assert!(
+            lines.iter().all(|line| line["unit"] == chart["unit"]),
+            "{chart}"
+        );
+        let mut colors: Vec<&str> = lines.iter().filter_map(|l| l["color"].as_str()).collect();
+        colors.sort_unstable();
+        colors.dedup();
+        assert_eq!(colors.len(), lines.len(), "a colour per line: {chart}");
+    }
+    let latency = &charts[0]["lines"];
+    let p95 = latency
+        .as_array()
+        .and_then(|lines| lines.iter().find(|line| line["name"] == "p95"))
+        .expect("a p95 line");
+    assert_eq!(p95["moves"], 2, "second 1 had no answer: a gap, not a zero");
+    let units: Vec<&Value> = charts.iter().map(|chart| &chart["unit"]).collect();
+    for unit in ["connections", "ms"] {
+        assert!(
+            units.contains(&&json!(unit)),
+            "in_use and wait_max_ms apart: {units:?}"
+        );
+    }
     drop(tab);
     let _ = std::fs::remove_dir_all(&folder);
 }
@@ -328,7 +425,7 @@ async fn the_board_renders_its_rows_in_a_browser() {
     let probe = "JSON.stringify({ \
                  names: [...document.querySelectorAll('tr.participant td.name')].map(td => td.textContent), \
                  totals: [...document.querySelectorAll('tr.participant td.total')].map(td => td.textContent), \
-                 lines: document.querySelectorAll('#chart-progress polyline.series').length })";
+                 lines: document.querySelectorAll('#chart-progress path.series').length })";
     let result = tab.evaluate(probe).await;
     assert_eq!(result["names"], json!(["ada", "bob", "carol"]), "{result}");
     assert_eq!(
