@@ -274,6 +274,7 @@ mod tests {
             gate,
             met: earned >= weight.max(1.0),
             lesson: Some(lesson.into()),
+            key_chart: false,
         }
     }
 
