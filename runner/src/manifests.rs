@@ -32,7 +32,7 @@ use k8s_openapi::{
 };
 use serde::Deserialize;
 
-use crate::model::hpa::{self, Rules, Select};
+use crate::hpa::{self, Rules, Select};
 
 /// A sensible CPU utilisation target, in percent. Below, the HPA adds
 /// replicas for load one replica handles; above, replicas come only once

@@ -56,7 +56,7 @@ impl Tree {
     pub fn fresh() -> Self {
         let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("proof");
         let root = folder.join("demo");
-        runner::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
+        runner::commands::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
         Self { folder, root }
     }
 
