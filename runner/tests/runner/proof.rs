@@ -26,8 +26,7 @@
 //! `target/tmp/proof/<case>.md`, then asserts every band.
 //!
 //! Durations are shorter than the scenarios' own where the verdict is the
-//! same; the margins were measured on a 2-core machine (see the issue's
-//! closing note).
+//! same; the margins were measured on a 2-core machine.
 
 use std::{
     fmt::Write as _,
