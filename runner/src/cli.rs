@@ -36,7 +36,7 @@ pub enum Command {
     /// Rerun a scenario on the local stack at every save: the lab rebuilt,
     /// its roles restarted, the checks and the score against the previous
     /// run. PostgreSQL stays up between runs.
-    #[command(after_help = crate::watch::KEYS)]
+    #[command(after_help = KEYS)]
     Watch(WatchArgs),
     /// Compare a run with an earlier one (by default the previous run of the
     /// same scenario): print the deltas and write an HTML comparison.
@@ -100,6 +100,18 @@ pub enum Command {
     /// page that shows each pair side by side.
     Demo(DemoArgs),
 }
+
+/// `runner watch`'s keys, as its `--help` lists them and the loop repeats
+/// after a key it does not know.
+pub const KEYS: &str = "\
+Keys (on a terminal, a key press; otherwise a line on stdin, then Enter):
+  r  rerun now (rebuild if needed, restart the roles, run)
+  h  the hint: what the case is about and the line to edit
+  s  where the last report is, and open it in the browser
+  q  quit: stop the run in progress (it is written, marked interrupted)
+     and the local stack
+Ctrl-C quits too, with the same rules as `runner run`: once stops sending
+and waits for requests in flight, twice stops waiting.";
 
 /// Which JSON document `runner schema` describes.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -265,28 +277,6 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub link: BoardLink,
-}
-
-impl RunArgs {
-    /// A run on the local stack that the runner starts itself, as the
-    /// demo and `runner watch` make them: the summary on the terminal, the
-    /// report not opened. Local cases only, so no probe reads a cluster.
-    pub fn on_local_stack(scenario: &str, duration: Option<Duration>, reports: PathBuf) -> Self {
-        Self {
-            scenario: scenario.to_owned(),
-            duration,
-            rate: None,
-            targets: Targets::default(),
-            context: String::new(),
-            local: true,
-            no_open: true,
-            json: false,
-            fail_under: None,
-            goose_report: false,
-            reports,
-            link: BoardLink::default(),
-        }
-    }
 }
 
 #[derive(Debug, Args)]

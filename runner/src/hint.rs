@@ -264,7 +264,7 @@ mod tests {
         CheckResult {
             measure: scenario::Measure::Request(scenario::RequestMetric::P95Ms),
             title: String::new(),
-            unit: crate::score::Unit::Ms,
+            unit: crate::format::Unit::Ms,
             label: label.into(),
             value: Some(1.0),
             target: 0.0,

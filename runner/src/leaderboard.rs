@@ -16,7 +16,7 @@ use std::{collections::BTreeMap, fmt::Write as _};
 use crate::{
     data::RunData,
     fingerprint,
-    output::number,
+    format::{Unit, number},
     scenario::{Scenario, Scenarios},
     score::{self, PASS_MARK},
 };
@@ -211,7 +211,7 @@ fn checks_table(scenario: &Scenario) -> String {
     );
     for check in &scenario.checks {
         let direction = score::direction(check.target, check.zero);
-        let unit = score::Unit::of(&check.measure);
+        let unit = Unit::of(&check.measure);
         let _ = writeln!(
             out,
             "| `{}` | {} | {direction} {} | {} | {} |",

@@ -32,7 +32,7 @@ use k8s_openapi::{
 };
 use serde::Deserialize;
 
-use crate::model::hpa::{self, Rules, Select};
+use crate::hpa::{self, Rules, Select};
 
 /// A sensible CPU utilisation target, in percent. Below, the HPA adds
 /// replicas for load one replica handles; above, replicas come only once
@@ -198,17 +198,65 @@ pub fn scaling(folder: &Path, deployment: &str) -> Result<Scaling, Vec<String>> 
         .and_then(|spec| spec.template.spec.as_ref())
         .map(|pod| pod.containers.as_slice())
         .unwrap_or_default();
-    let mut cpu = |kind: &str, of: fn(&Container) -> Option<&BTreeMap<String, Quantity>>| {
+    let pod = PodCpu {
+        file,
+        containers,
+        problems: &mut problems,
+    };
+    let (cpu_request, cpu_limit) = pod.request_and_limit();
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Scaling {
+        file: file.clone(),
+        replicas: spec.and_then(|spec| spec.replicas).map(|n| n.max(0) as u32),
+        cpu_request,
+        cpu_limit,
+        hpa: hpa_scaling(&manifests, deployment),
+    })
+}
+
+/// A Deployment's pod, read for its CPU: the sums over its containers.
+struct PodCpu<'a> {
+    file: &'a Path,
+    containers: &'a [Container],
+    /// Where a quantity the model cannot read is reported.
+    problems: &'a mut Vec<String>,
+}
+
+impl PodCpu<'_> {
+    /// The pod's CPU request and limit in cores. A container with a limit
+    /// and no request requests its limit.
+    fn request_and_limit(mut self) -> (Option<f64>, Option<f64>) {
+        let limit = self.sum("limit", |c| c.resources.as_ref()?.limits.as_ref());
+        let request = self.sum("request", |c| {
+            let resources = c.resources.as_ref()?;
+            let requests = resources
+                .requests
+                .as_ref()
+                .filter(|r| r.contains_key("cpu"));
+            requests.or(resources.limits.as_ref())
+        });
+        (request, limit)
+    }
+
+    /// The containers' CPU `kind` in cores; `None` when a container has
+    /// none, or one cannot be read (then also a problem).
+    fn sum(
+        &mut self,
+        kind: &str,
+        of: fn(&Container) -> Option<&BTreeMap<String, Quantity>>,
+    ) -> Option<f64> {
         let mut sum = Some(0.0);
-        for container in containers {
+        for container in self.containers {
             let quantity = of(container).and_then(|quantities| quantities.get("cpu"));
             match quantity.map(|quantity| cores(&quantity.0)) {
                 Some(Some(cores)) => sum = sum.map(|sum| sum + cores),
                 Some(None) => {
-                    problems.push(format!(
+                    self.problems.push(format!(
                         "{}: container `{}` has a CPU {kind} the model cannot read ({:?}); \
                          write it as millicores (250m) or cores (0.5)",
-                        file.display(),
+                        self.file.display(),
                         container.name,
                         quantity.map(|q| q.0.as_str()).unwrap_or_default()
                     ));
@@ -217,20 +265,13 @@ pub fn scaling(folder: &Path, deployment: &str) -> Result<Scaling, Vec<String>> 
                 None => sum = None,
             }
         }
-        sum.filter(|_| !containers.is_empty())
-    };
-    let cpu_limit = cpu("limit", |c| c.resources.as_ref()?.limits.as_ref());
-    // A container with a limit and no request requests its limit.
-    let cpu_request = cpu("request", |c| {
-        let resources = c.resources.as_ref()?;
-        let requests = resources
-            .requests
-            .as_ref()
-            .filter(|r| r.contains_key("cpu"));
-        requests.or(resources.limits.as_ref())
-    });
-    let replicas = spec.and_then(|spec| spec.replicas).map(|n| n.max(0) as u32);
-    let hpa = manifests
+        sum.filter(|_| !self.containers.is_empty())
+    }
+}
+
+/// The HPA that targets Deployment `deployment`, as the model runs it.
+fn hpa_scaling(manifests: &Manifests, deployment: &str) -> Option<HpaScaling> {
+    manifests
         .hpas
         .iter()
         .find(|(_, hpa)| hpa.target.0 == "Deployment" && hpa.target.1 == deployment)
@@ -244,17 +285,7 @@ pub fn scaling(folder: &Path, deployment: &str) -> Result<Scaling, Vec<String>> 
                 scale_up: hpa.scale_up.clone(),
                 scale_down: hpa.scale_down.clone(),
             }),
-        });
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Scaling {
-        file: file.clone(),
-        replicas,
-        cpu_request,
-        cpu_limit,
-        hpa,
-    })
+        })
 }
 
 /// A CPU quantity in cores: `250m` is 0.25, `1` and `1.5` are themselves.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     data::RunData,
+    format::number,
     load::collector::Totals,
     score::{self, CheckResult, Score},
     shipped::LabEdit,
@@ -150,32 +151,5 @@ impl Summary {
         let mut schema = schemars::schema_for!(Summary);
         schema.insert("$id".into(), "resilience-lab/summary.schema.json".into());
         schema
-    }
-}
-
-/// A value with as many decimals as it needs.
-pub fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e12 {
-        format!("{value:.0}")
-    } else if value.abs() >= 100.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.3}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_short() {
-        assert_eq!(number(300.0), "300");
-        assert_eq!(number(212.345), "212.3");
-        assert_eq!(number(0.99), "0.99");
-        assert_eq!(number(0.12345), "0.123");
     }
 }

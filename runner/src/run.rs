@@ -1,10 +1,12 @@
-//! `runner run <scenario>`, one run in phases, each a function below:
+//! One run of a scenario, in phases, each a function below (`runner run`,
+//! `runner watch` and `runner demo` all run through here):
 //!
 //! 1. [`prepare`]: the services (and the Kubernetes API server) answer,
 //!    the lab's workload is read, its state reset, the load planned;
 //! 2. [`measure`]: the load ([`crate::load`]) with the probes polling
 //!    beside it ([`crate::probe::Probes`], stopped with the load);
-//! 3. [`score`]: each check's value, then the 0-100 score ([`crate::score`]);
+//! 3. score: each check's value, then the 0-100 score
+//!    ([`crate::score::measured`]);
 //! 4. [`write`]: data.json, report.html and the runs index
 //!    ([`crate::report::write_run`]);
 //! 5. [`show`]: the checks and the SCORE line, and the report.
@@ -15,30 +17,23 @@
 
 use std::{
     io::IsTerminal,
-    path::Path,
-    process::ExitCode,
+    path::{Path, PathBuf},
     time::{Duration, SystemTime},
 };
 
 use anyhow::{Context, bail};
 
 use crate::{
-    check,
-    cli::RunArgs,
     data::{self, RunData, Settings},
-    fingerprint, hint,
-    load::{
-        self, Controls, LoadResult, Plan, RequestSpec, arrivals::Arrivals, collector::Collector,
-    },
+    fingerprint,
+    load::{self, Controls, LoadResult, Plan, RequestSpec, arrivals::Arrivals},
     local::{LocalConfig, Stack},
-    open_files,
-    output::{self, Summary},
+    open_files, output,
     probe::{self, Fetcher, ProbeRecord, Probes},
     progress::Progress,
     report::{self, Written},
-    scenario::{KubeKind, Measure, Scenario, Scenarios, Service, Source},
-    score::{self, Score},
-    shipped,
+    scenario::{KubeKind, Scenario, Scenarios, Service, Source},
+    score, shipped,
     submit::Board,
     targets::Targets,
     workload,
@@ -47,97 +42,64 @@ use crate::{
 /// How long preflight waits for a health answer.
 const PREFLIGHT_WITHIN: Duration = Duration::from_secs(2);
 
-/// Exit code of a run whose score is under `--fail-under`.
-const BELOW_FAIL_UNDER: u8 = 3;
 /// Exit code of an interrupted run (128 + SIGINT, as shells use).
 pub const INTERRUPTED: u8 = 130;
 
-pub async fn run(
-    scenarios: &Scenarios,
-    args: &RunArgs,
-    controls: &Controls,
-) -> anyhow::Result<ExitCode> {
-    let scenario = chosen(scenarios, args)?;
-    // A missing name or code for the board stops the run before the local
-    // stack is built, not after the run.
-    let board = args.link.board()?;
-    let root = scenarios.root();
-    if !args.local {
-        let data = execute(
-            &scenario,
-            args,
-            &args.targets,
-            None,
-            board.as_ref(),
-            controls,
-        )
-        .await?;
-        print_next_step(&root, &scenario, &data, args);
-        return Ok(exit_code(&data, args.fail_under));
-    }
-    if scenario.needs_cluster {
-        crate::errln!(
-            "{name} (case {case}) needs a Kubernetes cluster, which --local does not start. \
-             Checking its manifests instead; on a cluster (`make up`), run `runner run {name}`.",
-            name = scenario.name,
-            case = scenario.case
-        );
-        return Ok(if check::cluster_case(&root, &scenario) {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
-    }
-    let config = LocalConfig {
-        case_files: scenarios.case_files(),
-        ..LocalConfig::from_env(&root)
-    };
-    match on_local_stack(&config, &scenario, args, board.as_ref(), controls).await? {
-        Some(data) => {
-            print_next_step(&root, &scenario, &data, args);
-            Ok(exit_code(&data, args.fail_under))
-        }
-        None => Ok(ExitCode::from(INTERRUPTED)),
-    }
+/// How one run goes, whoever asks for it: `runner run` from its command
+/// line, `runner watch` and `runner demo` for their runs on the local
+/// stack.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Folder the runs are written to.
+    pub reports: PathBuf,
+    /// The kubeconfig context whose cluster the Kubernetes probes read;
+    /// `None` where no probe may read a cluster (the local stack's runs).
+    pub kube_context: Option<String>,
+    /// Also write goose's own HTML report into the run's folder.
+    pub goose_report: bool,
+    /// Where the checks and the SCORE line go.
+    pub summary: Summary,
 }
 
-/// After a run that missed the pass mark: what to do next, where the
-/// summary went (stderr when stdout carries `--json`).
-fn print_next_step(root: &Path, scenario: &Scenario, data: &RunData, args: &RunArgs) {
-    let rerun = if args.local {
-        hint::Rerun::Local
-    } else {
-        hint::Rerun::Cluster
-    };
-    if let Some(next) = hint::next_step(root, scenario, data, rerun) {
-        if args.json {
-            crate::errln!("{next}");
-        } else {
-            crate::outln!("{next}");
+/// Where a run's checks and SCORE line go, and whether its report opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summary {
+    /// On stdout; the report opens in the browser when `open` and stdout
+    /// is a terminal.
+    Terminal { open: bool },
+    /// The `--json` summary on stdout, the checks and the SCORE line on
+    /// stderr; the report does not open.
+    Json,
+}
+
+impl Options {
+    /// A run on the local stack that the runner starts itself, as the
+    /// demo and `runner watch` make them: the summary on the terminal, the
+    /// report not opened, no cluster to read.
+    pub fn on_local_stack(reports: PathBuf) -> Self {
+        Self {
+            reports,
+            kube_context: None,
+            goose_report: false,
+            summary: Summary::Terminal { open: false },
         }
     }
 }
 
-/// A finished run's exit code: interrupted, below `--fail-under` (a flagged
-/// run always is), or success.
-fn exit_code(data: &RunData, fail_under: Option<u8>) -> ExitCode {
-    if data.interrupted {
-        ExitCode::from(INTERRUPTED)
-    } else if fail_under.is_some_and(|floor| data.flagged() || data.score.total < u32::from(floor))
-    {
-        ExitCode::from(BELOW_FAIL_UNDER)
-    } else {
-        ExitCode::SUCCESS
-    }
+/// What the command line changes about a scenario for one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    pub rate: Option<f64>,
+    pub duration: Option<Duration>,
 }
 
-/// The scenario named on the command line, with its overrides.
-pub fn chosen(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<Scenario> {
-    let mut scenario = scenarios.named(&args.scenario)?.clone();
-    if let Some(rate) = args.rate {
+/// The scenario named `name`, with its overrides.
+pub fn chosen(scenarios: &Scenarios, name: &str, overrides: Overrides) -> anyhow::Result<Scenario> {
+    let mut scenario = scenarios.named(name)?.clone();
+    if let Some(rate) = overrides.rate {
         scenario.rate = rate;
     }
-    if let Some(duration) = args.duration {
+    if let Some(duration) = overrides.duration {
         scenario.duration = duration;
         scenario.ramp = scenario.ramp.filter(|ramp| *ramp < duration);
     }
@@ -149,7 +111,7 @@ pub fn chosen(scenarios: &Scenarios, args: &RunArgs) -> anyhow::Result<Scenario>
 pub async fn on_local_stack(
     config: &LocalConfig,
     scenario: &Scenario,
-    args: &RunArgs,
+    options: &Options,
     board: Option<&Board>,
     controls: &Controls,
 ) -> anyhow::Result<Option<RunData>> {
@@ -162,7 +124,7 @@ pub async fn on_local_stack(
     };
     let finished = execute(
         scenario,
-        args,
+        options,
         stack.targets(),
         Some(config),
         board,
@@ -181,7 +143,7 @@ pub async fn on_local_stack(
 /// the targets were built from, compared with the shipped lab.
 pub(crate) async fn execute(
     scenario: &Scenario,
-    args: &RunArgs,
+    options: &Options,
     targets: &Targets,
     local: Option<&LocalConfig>,
     board: Option<&Board>,
@@ -191,11 +153,11 @@ pub(crate) async fn execute(
         Some(config) => shipped::edits(&config.root, &config.case_files)?,
         None => Vec::new(),
     };
-    let prepared = prepare(scenario, args, targets).await?;
+    let prepared = prepare(scenario, options, targets).await?;
     let measured = measure(scenario, prepared.plan, prepared.fetchers, controls).await?;
     let data = RunData {
         version: data::DATA_VERSION,
-        score: score(scenario, &measured.load.collector, &measured.probes),
+        score: score::measured(scenario, &measured.load.collector, &measured.probes),
         run_id: prepared.run_id,
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -209,8 +171,8 @@ pub(crate) async fn execute(
         totals: measured.load.totals,
         probes: measured.probes,
     };
-    let written = write(&args.reports, &data).await?;
-    show(&data, &written, args);
+    let written = write(&options.reports, &data).await?;
+    show(&data, &written, options.summary);
     if let Some(board) = board {
         board.after_run(&data).await;
     }
@@ -231,14 +193,15 @@ struct Prepared {
 /// service's state, and plans the load.
 async fn prepare(
     scenario: &Scenario,
-    args: &RunArgs,
+    options: &Options,
     targets: &Targets,
 ) -> anyhow::Result<Prepared> {
     let base_url = targets.url(scenario.service);
-    let (fetchers, kubernetes) = preflight(scenario, targets, &args.context).await?;
-    let at_rest = match &kubernetes {
-        Some(client) => at_rest(scenario, client, &args.context).await?,
-        None => None,
+    let context = options.kube_context.as_deref();
+    let (fetchers, kubernetes) = preflight(scenario, targets, context).await?;
+    let at_rest = match (&kubernetes, context) {
+        (Some(client), Some(context)) => at_rest(scenario, client, context).await?,
+        _ => None,
     };
     if !kubernetes_probed(scenario) {
         warn_if_replicated(scenario, base_url).await;
@@ -246,6 +209,28 @@ async fn prepare(
     let workload_edits = workload::edits(base_url, &scenario.expect).await;
     reset(base_url).await;
 
+    let run_id = data::run_id(SystemTime::now());
+    let plan = plan(scenario, base_url, options, &run_id)?;
+    Ok(Prepared {
+        settings: Settings {
+            start_replicas: at_rest.map(|rest| rest.replicas),
+            ..settings(scenario, base_url, plan.workers)
+        },
+        plan,
+        fetchers,
+        workload_edits,
+        run_id,
+    })
+}
+
+/// The load: the scenario's request at its arrivals, goose's own report
+/// in the run's folder when asked for, and room for every worker's socket.
+fn plan(
+    scenario: &Scenario,
+    base_url: &str,
+    options: &Options,
+    run_id: &str,
+) -> anyhow::Result<Plan> {
     let request = RequestSpec {
         base_url: base_url.to_owned(),
         method: scenario.method,
@@ -258,9 +243,8 @@ async fn prepare(
         request,
         Arrivals::new(scenario.rate, scenario.duration, scenario.ramp),
     );
-    let run_id = data::run_id(SystemTime::now());
-    if args.goose_report {
-        let folder = args.reports.join(&scenario.name).join(&run_id);
+    if options.goose_report {
+        let folder = options.reports.join(&scenario.name).join(run_id);
         std::fs::create_dir_all(&folder)
             .with_context(|| format!("cannot create the report folder {}", folder.display()))?;
         plan.goose_report = Some(folder.join("goose-report.html"));
@@ -279,16 +263,7 @@ async fn prepare(
     if let Some(warning) = open_files::raise(plan.workers as u64 + 256) {
         crate::errln!("warning: {warning}");
     }
-    Ok(Prepared {
-        settings: Settings {
-            start_replicas: at_rest.map(|rest| rest.replicas),
-            ..settings(scenario, base_url, plan.workers)
-        },
-        plan,
-        fetchers,
-        workload_edits,
-        run_id,
-    })
+    Ok(plan)
 }
 
 /// What the load and the probes measured.
@@ -320,24 +295,6 @@ async fn measure(
     })
 }
 
-/// Each check's value: a request metric from the collector, or a probe's
-/// stat, over the whole run or its last part. The model scores its
-/// predictions with this too.
-pub(crate) fn score(scenario: &Scenario, collector: &Collector, probes: &[ProbeRecord]) -> Score {
-    score::score(&scenario.checks, |check| {
-        let from = check.last.map_or(Duration::ZERO, |last| {
-            scenario.duration.saturating_sub(last)
-        });
-        match &check.measure {
-            Measure::Request(metric) => collector.metric(*metric, from),
-            Measure::Probe { probe, field, stat } => probes
-                .iter()
-                .find(|record| &record.name == probe)?
-                .stat(field, *stat, from),
-        }
-    })
-}
-
 /// data.json, report.html and the runs index, written on a blocking thread
 /// (they take a file lock and read every earlier run).
 async fn write(reports: &Path, data: &RunData) -> anyhow::Result<Written> {
@@ -349,7 +306,7 @@ async fn write(reports: &Path, data: &RunData) -> anyhow::Result<Written> {
 
 /// The checks and the SCORE line (or the `--json` summary), where the
 /// files are, and the report in the browser.
-fn show(data: &RunData, written: &Written, args: &RunArgs) {
+fn show(data: &RunData, written: &Written, to: Summary) {
     let mut flagged = String::new();
     if !data.workload_edits.is_empty() {
         flagged += &workload::explain(&data.workload_edits);
@@ -362,9 +319,9 @@ fn show(data: &RunData, written: &Written, args: &RunArgs) {
         output::checks(&data.score),
         output::score_line(data)
     );
-    if args.json {
+    if to == Summary::Json {
         crate::errln!("{summary}");
-        match serde_json::to_string(&Summary::new(data, written.report.clone())) {
+        match serde_json::to_string(&output::Summary::new(data, written.report.clone())) {
             Ok(json) => crate::outln!("{json}"),
             Err(error) => crate::errln!("error: cannot encode the JSON summary: {error}"),
         }
@@ -373,7 +330,7 @@ fn show(data: &RunData, written: &Written, args: &RunArgs) {
     }
     crate::errln!("report: {}", written.report.display());
     crate::errln!("all runs: {}", written.index.display());
-    let open = !args.no_open && !args.json && std::io::stdout().is_terminal();
+    let open = to == (Summary::Terminal { open: true }) && std::io::stdout().is_terminal();
     if open && let Err(error) = opener::open(&written.report) {
         crate::errln!(
             "could not open the report in a browser ({error}); open {} yourself",
@@ -434,15 +391,18 @@ async fn at_rest(
 async fn preflight(
     scenario: &Scenario,
     targets: &Targets,
-    context: &str,
+    context: Option<&str>,
 ) -> anyhow::Result<(Vec<Fetcher>, Option<kube::Client>)> {
-    let reads_cluster = kubernetes_probed(scenario);
     // The API server first: on a laptop without the cluster, that is the
     // error that says what to do (`make up`).
-    let kubernetes = if reads_cluster {
-        Some(probe::kubernetes::connect(context).await?)
-    } else {
-        None
+    let kubernetes = match (kubernetes_probed(scenario), context) {
+        (false, _) => None,
+        (true, Some(context)) => Some(probe::kubernetes::connect(context).await?),
+        (true, None) => bail!(
+            "{} reads the cluster through its probes, and this run has no Kubernetes \
+             context: run it with `runner run`",
+            scenario.name
+        ),
     };
     let client = reqwest::Client::new();
     let mut services = vec![scenario.service];
@@ -474,7 +434,7 @@ async fn preflight(
         .map(|probe| fetcher(&probe.source))
         .collect::<anyhow::Result<_>>()?;
     for fetcher in &fetchers {
-        if let Fetcher::Kubernetes(object) = fetcher {
+        if let (Fetcher::Kubernetes(object), Some(context)) = (fetcher, context) {
             object.exists(context).await?;
         }
     }

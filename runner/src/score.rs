@@ -11,10 +11,17 @@
 //! A check whose metric has no data (no request finished, a probe that
 //! never answered) earns nothing: a run that measured nothing cannot pass.
 
+use std::time::Duration;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Check, Measure, RequestMetric};
+use crate::{
+    format::Unit,
+    load::collector::Collector,
+    probe::ProbeRecord,
+    scenario::{Check, Measure, Scenario},
+};
 
 /// A run at or above this score passes its case: ✓ on the report, no next
 /// step printed. The solutions score 100; the baselines stay under 35.
@@ -58,69 +65,6 @@ pub struct CheckResult {
     /// `key_chart`); without one, with the first check's.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub key_chart: bool,
-}
-
-/// What a check's numbers measure, so that a person reads `12.0 s` and
-/// `49.7%` where the data says 12009.471 and 0.497.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    /// Milliseconds.
-    Ms,
-    /// A share from 0 to 1, shown as a percentage.
-    Share,
-    /// Already a percentage (Kubernetes' CPU utilisation).
-    Percent,
-    /// A count, or anything else: shown as it is.
-    #[default]
-    Count,
-}
-
-impl Unit {
-    /// The unit of what `measure` measures: request latencies and probe
-    /// fields named `*_ms` are milliseconds; rates and goodput are shares;
-    /// a utilisation is a percentage.
-    pub fn of(measure: &Measure) -> Self {
-        match measure {
-            Measure::Request(metric) => match metric {
-                RequestMetric::P50Ms
-                | RequestMetric::P95Ms
-                | RequestMetric::P99Ms
-                | RequestMetric::MaxMs => Self::Ms,
-                RequestMetric::ErrorRate
-                | RequestMetric::Goodput
-                | RequestMetric::DegradedRate
-                | RequestMetric::FullGoodput => Self::Share,
-                RequestMetric::NotSent => Self::Count,
-            },
-            Measure::Probe { field, .. } => match crate::unit::Unit::of_field(field) {
-                Some(crate::unit::Unit::Ms) => Self::Ms,
-                Some(crate::unit::Unit::Percent) => Self::Percent,
-                _ => Self::Count,
-            },
-        }
-    }
-
-    /// `value` as a person reads it: `212 ms`, `12.0 s`, `49.7%`, `3`.
-    pub fn show(self, value: f64) -> String {
-        match self {
-            Self::Ms if value.abs() >= 1000.0 => format!("{:.1} s", value / 1000.0),
-            Self::Ms if value.abs() >= 10.0 => format!("{value:.0} ms"),
-            Self::Ms => format!("{value:.1} ms"),
-            Self::Share => percent(100.0 * value),
-            Self::Percent => percent(value),
-            Self::Count => crate::output::number(value),
-        }
-    }
-}
-
-/// `50%`, `49.7%`, `0.5%`: a whole percentage without decimals.
-fn percent(value: f64) -> String {
-    if (value - value.round()).abs() < 0.05 {
-        format!("{value:.0}%")
-    } else {
-        format!("{value:.1}%")
-    }
 }
 
 /// A run's score.
@@ -196,38 +140,28 @@ pub fn score(checks: &[Check], mut measure: impl FnMut(&Check) -> Option<f64>) -
     }
 }
 
+/// Each check's value: a request metric from the collector, or a probe's
+/// stat, over the whole run or its last part; then the score. A run and
+/// the model's prediction are scored alike.
+pub fn measured(scenario: &Scenario, collector: &Collector, probes: &[ProbeRecord]) -> Score {
+    score(&scenario.checks, |check| {
+        let from = check.last.map_or(Duration::ZERO, |last| {
+            scenario.duration.saturating_sub(last)
+        });
+        match &check.measure {
+            Measure::Request(metric) => collector.metric(*metric, from),
+            Measure::Probe { probe, field, stat } => probes
+                .iter()
+                .find(|record| &record.name == probe)?
+                .stat(field, *stat, from),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::RequestMetric;
-
-    #[test]
-    fn numbers_read_as_a_person_reads_them() {
-        assert_eq!(Unit::Ms.show(12009.471), "12.0 s");
-        assert_eq!(Unit::Ms.show(212.4), "212 ms");
-        assert_eq!(Unit::Ms.show(4.25), "4.2 ms");
-        assert_eq!(Unit::Share.show(0.497), "49.7%");
-        assert_eq!(Unit::Share.show(0.99), "99%");
-        assert_eq!(Unit::Percent.show(71.0), "71%");
-        assert_eq!(Unit::Count.show(3.0), "3");
-        let probe = |field: &str| Measure::Probe {
-            probe: "stats".into(),
-            field: field.into(),
-            stat: crate::scenario::Stat::Last,
-        };
-        assert_eq!(Unit::of(&probe("jobs.fast.p95_ms")), Unit::Ms);
-        assert_eq!(Unit::of(&probe("in_use")), Unit::Count);
-        assert_eq!(
-            Unit::of(&probe(
-                "status.currentMetrics.0.resource.current.averageUtilization"
-            )),
-            Unit::Percent
-        );
-        assert_eq!(
-            Unit::of(&Measure::Request(RequestMetric::Goodput)),
-            Unit::Share
-        );
-    }
 
     fn check(metric: RequestMetric, target: f64, zero: f64, weight: f64) -> Check {
         Check {

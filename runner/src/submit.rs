@@ -1,20 +1,21 @@
 //! The participant's side of the room's board: after each run, `runner run
 //! --submit URL` (or `LAB_BOARD`) posts the run's summary to the board
-//! ([`crate::board`]), and `runner submit RUN_ID` sends a saved run again.
+//! ([`crate::board`]), and `runner submit RUN_ID` sends a saved run again
+//! ([`crate::commands::submit`]).
 //!
 //! A failed submission never fails the run, nor loses it: the run is
 //! written before anything is sent, and the message says why and how to
 //! retry.
 
-use std::{path::Path, process::ExitCode, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use reqwest::StatusCode;
 
 use crate::{
     board::submission::{CODE_HEADER, Submission, check_name},
-    cli::{BoardLink, SubmitArgs},
-    data::{RunData, Runs},
+    cli::BoardLink,
+    data::RunData,
 };
 
 /// How long a submission may take before the runner gives up on it; a
@@ -114,31 +115,10 @@ impl Board {
     }
 
     /// How a submission went, in one line.
-    fn said(&self, sent: &Sent, run_id: &str) -> String {
+    pub fn said(&self, sent: &Sent, run_id: &str) -> String {
         match sent {
             Sent::Kept => format!("board: submitted {run_id} as {}", self.name),
             Sent::AlreadyThere => format!("board: {run_id} was already on the board"),
         }
     }
-}
-
-/// `runner submit RUN_ID`: a saved run, sent again.
-pub async fn submit(args: &SubmitArgs) -> anyhow::Result<ExitCode> {
-    let board = args.link.board()?.context(
-        "runner submit needs the board: --submit URL (or LAB_BOARD), with --name and --code",
-    )?;
-    let data = saved_run(&args.reports, &args.run)?;
-    let sent = board.send(&data).await?;
-    crate::outln!("{}", board.said(&sent, &data.run_id));
-    Ok(ExitCode::SUCCESS)
-}
-
-fn saved_run(reports: &Path, run_id: &str) -> anyhow::Result<RunData> {
-    let runs = Runs::read(reports);
-    runs.find(run_id).cloned().with_context(|| {
-        format!(
-            "no run `{run_id}` under {}; run ids are in the SCORE lines (run=...)",
-            reports.display()
-        )
-    })
 }

@@ -126,24 +126,7 @@ impl Behaviour {
             seen.push(key);
         }
 
-        let latency = latency_ms.unwrap_or(Duration::ZERO);
-        behaviour.latency = match dist.unwrap_or("fixed") {
-            "fixed" | "exp" if sigma.is_some() => {
-                return Err(problem("sigma", "only applies to dist=lognormal"));
-            }
-            "fixed" => Latency::Fixed(latency),
-            "exp" => Latency::Exponential(latency),
-            "lognormal" => Latency::LogNormal {
-                median: latency,
-                sigma: sigma.unwrap_or(0.5),
-            },
-            other => {
-                return Err(problem(
-                    "dist",
-                    &format!("`{other}` is not a distribution; use fixed, exp or lognormal"),
-                ));
-            }
-        };
+        behaviour.latency = latency(latency_ms, dist, sigma)?;
         if behaviour.hang_rate + behaviour.fail_rate > 1.0 {
             return Err(problem(
                 "fail_rate",
@@ -281,6 +264,31 @@ fn parse_status(key: &str, value: &str) -> Result<StatusCode, BehaviourError> {
                 &format!("expected an error status from 400 to 599, got `{value}`"),
             )
         })
+}
+
+/// The latency `dist` describes around `latency_ms` (fixed by default);
+/// `sigma` shapes only a lognormal one.
+fn latency(
+    latency_ms: Option<Duration>,
+    dist: Option<&str>,
+    sigma: Option<f64>,
+) -> Result<Latency, BehaviourError> {
+    let latency = latency_ms.unwrap_or(Duration::ZERO);
+    match dist.unwrap_or("fixed") {
+        "fixed" | "exp" if sigma.is_some() => {
+            Err(problem("sigma", "only applies to dist=lognormal"))
+        }
+        "fixed" => Ok(Latency::Fixed(latency)),
+        "exp" => Ok(Latency::Exponential(latency)),
+        "lognormal" => Ok(Latency::LogNormal {
+            median: latency,
+            sigma: sigma.unwrap_or(0.5),
+        }),
+        other => Err(problem(
+            "dist",
+            &format!("`{other}` is not a distribution; use fixed, exp or lognormal"),
+        )),
+    }
 }
 
 #[cfg(test)]

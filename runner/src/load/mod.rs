@@ -150,26 +150,15 @@ pub async fn run(
         ))
     }));
     let mut tick = tokio::time::interval(TICK);
-    // A task of its own, on the runtime's workers with goose's users: a
-    // released ticket then wakes a user on the same thread. Run in the
-    // caller's `block_on` instead, every release would wake another thread
-    // (measured: about 5% of the CPU per request at 1000 req/s).
-    let mut dispatch = tokio::spawn(dispatch(
+    let interrupted = release(
         plan.arrivals,
-        tickets.clone(),
-        Arc::clone(&collector),
-        controls.stop_sending.clone(),
-    ));
-    loop {
-        tokio::select! {
-            finished = &mut dispatch => {
-                finished.context("the dispatcher task failed")?;
-                break;
-            }
-            _ = tick.tick() => on_tick(&collector),
-        }
-    }
-    let interrupted = controls.stop_sending.is_cancelled();
+        &tickets,
+        &collector,
+        &controls,
+        &mut tick,
+        &mut on_tick,
+    )
+    .await?;
     if interrupted {
         // Released tickets nobody took before the interruption are never
         // sent now.
@@ -192,6 +181,38 @@ pub async fn run(
         interrupted,
         users,
     })
+}
+
+/// Releases every ticket of `arrivals` on time, or until Ctrl-C, the
+/// progress shown at each tick; true when Ctrl-C stopped it.
+async fn release(
+    arrivals: Arrivals,
+    tickets: &Sender<Ticket>,
+    collector: &Arc<Collector>,
+    controls: &Controls,
+    tick: &mut tokio::time::Interval,
+    on_tick: &mut impl FnMut(&Collector),
+) -> anyhow::Result<bool> {
+    // A task of its own, on the runtime's workers with goose's users: a
+    // released ticket then wakes a user on the same thread. Run in the
+    // caller's `block_on` instead, every release would wake another thread
+    // (measured: about 5% of the CPU per request at 1000 req/s).
+    let mut dispatch = tokio::spawn(dispatch(
+        arrivals,
+        tickets.clone(),
+        Arc::clone(collector),
+        controls.stop_sending.clone(),
+    ));
+    loop {
+        tokio::select! {
+            finished = &mut dispatch => {
+                finished.context("the dispatcher task failed")?;
+                break;
+            }
+            _ = tick.tick() => on_tick(collector),
+        }
+    }
+    Ok(controls.stop_sending.is_cancelled())
 }
 
 /// Waits for every worker before the first release, so start-up is not

@@ -127,13 +127,46 @@ pub fn build(
     // When the runner itself runs under `cargo run`, use that same cargo.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = root.join("Cargo.toml");
-    let mut command = Command::new(&cargo);
+    let mut child = cargo_build(&cargo, &manifest, build_dir, messages)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "cannot run `{}` to build the lab; is Rust installed (https://rustup.rs)?",
+                cargo.to_string_lossy()
+            )
+        })?;
+    let stdout = child.stdout.take().context("cargo's output is not piped")?;
+    let built = read_messages(stdout, messages)?;
+    let status = child.wait().context("cargo did not finish")?;
+    if !status.success() {
+        let Some(failed) = built.does_not_compile() else {
+            bail!(
+                "cargo could not build the lab (cargo {status}) and named no compiler error; \
+                 run `cargo build -p lab` to see why"
+            );
+        };
+        return Ok(Err(failed));
+    }
+    built
+        .binary
+        .map(Ok)
+        .with_context(|| format!("cargo built no `lab` binary from {}", manifest.display()))
+}
+
+/// `cargo build` of the lab's binary, its messages as JSON on a pipe.
+fn cargo_build(
+    cargo: &std::ffi::OsStr,
+    manifest: &Path,
+    build_dir: Option<&Path>,
+    messages: Messages,
+) -> Command {
+    let mut command = Command::new(cargo);
     command
         .args(["build", "--bin", "lab"])
         .args(["--package", "lab", "--package", "runner"])
         .arg("--message-format=json")
         .arg("--manifest-path")
-        .arg(&manifest);
+        .arg(manifest);
     if messages == (Messages::FirstError { progress: false }) {
         command.arg("--quiet");
     }
@@ -145,73 +178,73 @@ pub fn build(
             .env("CARGO_BUILD_BUILD_DIR", build_dir)
             .args(["--config", "profile.dev.package.lab.codegen-units=255"]);
     }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(match messages {
-            Messages::All | Messages::FirstError { progress: true } => Stdio::inherit(),
-            Messages::FirstError { progress: false } => Stdio::null(),
+    command.stdout(Stdio::piped()).stderr(match messages {
+        Messages::All | Messages::FirstError { progress: true } => Stdio::inherit(),
+        Messages::FirstError { progress: false } => Stdio::null(),
+    });
+    command
+}
+
+/// What cargo's messages said: the binary it built, and the compiler's
+/// errors in their order.
+struct Built {
+    binary: Option<PathBuf>,
+    errors: Vec<CompilerMessage>,
+}
+
+impl Built {
+    /// The first error, and how many errors there were; `None` when the
+    /// compiler named none.
+    fn does_not_compile(&self) -> Option<DoesNotCompile> {
+        let first = self.errors.first()?;
+        Some(DoesNotCompile {
+            first: first.headline(),
+            rendered: first.rendered.clone().unwrap_or_default(),
+            // rustc's own summary ("aborting due to 2 previous errors") is
+            // an error without a place.
+            errors: self
+                .errors
+                .iter()
+                .filter(|error| !error.spans.is_empty())
+                .count()
+                .max(1),
         })
-        .spawn()
-        .with_context(|| {
-            format!(
-                "cannot run `{}` to build the lab; is Rust installed (https://rustup.rs)?",
-                cargo.to_string_lossy()
-            )
-        })?;
-    let stdout = child.stdout.take().context("cargo's output is not piped")?;
-    let mut binary = None;
-    let mut errors = Vec::new();
+    }
+}
+
+/// Reads cargo's JSON lines until cargo closes them; with
+/// [`Messages::All`], shows each compiler message as cargo would.
+fn read_messages(stdout: impl std::io::Read, messages: Messages) -> anyhow::Result<Built> {
+    let mut built = Built {
+        binary: None,
+        errors: Vec::new(),
+    };
     for line in BufReader::new(stdout).lines() {
         let line = line.context("cannot read cargo's output")?;
         let Ok(message) = serde_json::from_str::<CargoMessage>(&line) else {
             continue;
         };
-        match message.reason.as_str() {
-            "compiler-artifact"
-                if message.target.is_some_and(|target| target.name == "lab")
-                    && message.executable.is_some() =>
+        if message.reason == "compiler-artifact"
+            && message.target.is_some_and(|target| target.name == "lab")
+            && message.executable.is_some()
+        {
+            built.binary = message.executable;
+        } else if message.reason == "compiler-message"
+            && let Some(compiler) = message.message
+        {
+            if messages == Messages::All
+                && let Some(rendered) = &compiler.rendered
             {
-                binary = message.executable;
+                crate::err!("{rendered}");
             }
-            "compiler-message" => {
-                let Some(compiler) = message.message else {
-                    continue;
-                };
-                if messages == Messages::All
-                    && let Some(rendered) = &compiler.rendered
-                {
-                    crate::err!("{rendered}");
-                }
-                if compiler.level == "error" {
-                    errors.push(compiler);
-                }
+            if compiler.level == "error" {
+                built.errors.push(compiler);
             }
-            _ => {}
         }
+        // Other lines (build scripts, the final `build-finished`) say
+        // nothing the lab's build needs.
     }
-    let status = child.wait().context("cargo did not finish")?;
-    if !status.success() {
-        let Some(first) = errors.first() else {
-            bail!(
-                "cargo could not build the lab (cargo {status}) and named no compiler error; \
-                 run `cargo build -p lab` to see why"
-            );
-        };
-        return Ok(Err(DoesNotCompile {
-            first: first.headline(),
-            rendered: first.rendered.clone().unwrap_or_default(),
-            // rustc's own summary ("aborting due to 2 previous errors") is
-            // an error without a place.
-            errors: errors
-                .iter()
-                .filter(|error| !error.spans.is_empty())
-                .count()
-                .max(1),
-        }));
-    }
-    binary
-        .map(Ok)
-        .with_context(|| format!("cargo built no `lab` binary from {}", manifest.display()))
+    Ok(built)
 }
 
 impl CompilerMessage {

@@ -5,8 +5,8 @@
 //!
 //! It replays the scenario's own arrivals (rate, ramp, duration, request
 //! cap) against pods that serve each request with a fixed CPU cost, under
-//! the HorizontalPodAutoscaler of [`hpa`], and scores the result with the
-//! scenario's own checks, through the same collector and scoring code as a
+//! the HorizontalPodAutoscaler of [`crate::hpa`], and scores the result
+//! with the scenario's own checks, through the same collector and scoring code as a
 //! real run. What it cannot know from the files is an [`Assumptions`]
 //! field with a default and a flag, and the output names each one.
 //!
@@ -23,7 +23,7 @@
 //!   timeout: an answer waits at most for the pod's next CFS period.
 //! - **Metrics.** metrics-server scrapes every 15 s; a pod's usage is its
 //!   CPU over the last scrape interval, and needs two scrapes.
-//! - **The HPA** syncs every 15 s: [`hpa`].
+//! - **The HPA** syncs every 15 s: [`crate::hpa`].
 //! - **New pods** are ready [`Assumptions::ready_delay`] after the HPA
 //!   asks for them, if their CPU requests fit the node
 //!   ([`Assumptions::node_cpus`]); otherwise they stay Pending.
@@ -37,7 +37,6 @@
 //!   only when the open connections are all busy, and the first pod stays
 //!   overloaded beside idle ones.
 
-pub mod hpa;
 mod sim;
 
 use std::{fmt::Write as _, path::Path, time::Duration};
@@ -45,6 +44,7 @@ use std::{fmt::Write as _, path::Path, time::Duration};
 use anyhow::{Context, bail};
 
 use crate::{
+    format::number,
     manifests::{self, Scaling},
     output,
     scenario::Scenario,
@@ -184,7 +184,7 @@ pub fn render(scenario: &Scenario, prediction: &Prediction, assumptions: &Assump
         out,
         "model {}: {} for {} ({} ramp), request cap {}",
         scenario.name,
-        format_args!("{} req/s", output::number(scenario.rate)),
+        format_args!("{} req/s", number(scenario.rate)),
         humantime::format_duration(scenario.duration),
         humantime::format_duration(scenario.ramp.unwrap_or_default()),
         humantime::format_duration(scenario.request_cap),
@@ -246,10 +246,7 @@ fn assumption_rows(assumptions: &Assumptions) -> [(&'static str, String, &'stati
         ),
         (
             "and the api's own CPU per request",
-            format!(
-                "{} ms",
-                output::number(assumptions.overhead.as_secs_f64() * 1000.0)
-            ),
+            format!("{} ms", number(assumptions.overhead.as_secs_f64() * 1000.0)),
             "--overhead",
         ),
         (
@@ -291,7 +288,7 @@ fn assumption_rows(assumptions: &Assumptions) -> [(&'static str, String, &'stati
         ),
         (
             "CPUs the node gives the api pods",
-            output::number(assumptions.node_cpus),
+            number(assumptions.node_cpus),
             "--node-cpus",
         ),
     ]

@@ -12,20 +12,17 @@ use std::{
 use anyhow::bail;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use super::{
-    Assumptions,
-    hpa::{self, History, PodMetric},
-};
+use super::Assumptions;
 use crate::{
+    hpa::{self, History, PodMetric},
     load::{
         arrivals::Arrivals,
         collector::{Collector, ErrorKind, Outcome, Totals},
     },
     manifests::Scaling,
     probe::{ProbeRecord, Series},
-    run,
     scenario::{KubeKind, Scenario, Source},
-    score::Score,
+    score::{self, Score},
 };
 
 /// The simulation's step.
@@ -591,7 +588,7 @@ impl<'a> Sim<'a> {
         self.shift_to_run_start();
         let collector = record(self.scenario, &self.arrivals, &self.requests);
         let probes = probe_records(self.scenario, self.deployment.spec.as_ref(), &self);
-        let score = run::score(self.scenario, &collector, &probes);
+        let score = score::measured(self.scenario, &collector, &probes);
         let ready_counts = self.ready.iter().map(|&(_, ready)| ready as u32);
         Prediction {
             scaling: scaling.clone(),

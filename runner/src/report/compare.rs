@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{data::RunData, output::number};
+use crate::{data::RunData, format::number};
 
 /// The metrics compared between runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -34,7 +34,9 @@ pub(crate) fn environment() -> anyhow::Result<Environment<'static>> {
     // A check's number as a person reads it: `{{ check.value|human(check.unit) }}`.
     env.add_filter(
         "human",
-        |value: f64, unit: minijinja::value::ViaDeserialize<crate::score::Unit>| unit.0.show(value),
+        |value: f64, unit: minijinja::value::ViaDeserialize<crate::format::Unit>| {
+            unit.0.show(value)
+        },
     );
     env.add_template(
         "layout.html.j2",

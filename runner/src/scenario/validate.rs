@@ -302,38 +302,11 @@ fn measure(
     scenario: &ScenarioToml,
     at: &mut impl FnMut(&str, String),
 ) -> Option<Measure> {
-    let probes = &scenario.probes;
     let Some(name) = &check.probe else {
-        if check.stat.is_some() {
-            at(
-                "stat",
-                "only probe metrics take a stat; remove it or add `probe`".into(),
-            );
-        }
-        let metric = RequestMetric::named(&check.metric);
-        match metric {
-            None => {
-                let names = RequestMetric::ALL.map(RequestMetric::as_str);
-                at(
-                    "metric",
-                    unknown("request metric", &check.metric, names.into_iter()),
-                );
-            }
-            Some(metric) if metric.needs_answers() && scenario.answers.is_none() => at(
-                "metric",
-                format!(
-                    "`{}` reads answers: add a `[{}.answers]` table saying which field of \
-                     the answer to read and which values are full and degraded",
-                    metric.as_str(),
-                    scenario.name
-                ),
-            ),
-            Some(_) => {}
-        }
-        return metric.map(Measure::Request);
+        return request_metric(check, scenario, at).map(Measure::Request);
     };
-    let Some(probe) = probes.iter().find(|probe| &probe.name == name) else {
-        let names = probes.iter().map(|probe| probe.name.as_str());
+    let Some(probe) = scenario.probes.iter().find(|probe| &probe.name == name) else {
+        let names = scenario.probes.iter().map(|probe| probe.name.as_str());
         at("probe", unknown("probe", name, names));
         return None;
     };
@@ -357,6 +330,42 @@ fn measure(
         stat: check.stat?,
     })
     .filter(|_| field)
+}
+
+/// A check without `probe`: its `metric` is a request metric, which takes
+/// no stat, and reads answers only where the scenario says how.
+fn request_metric(
+    check: &CheckToml,
+    scenario: &ScenarioToml,
+    at: &mut impl FnMut(&str, String),
+) -> Option<RequestMetric> {
+    if check.stat.is_some() {
+        at(
+            "stat",
+            "only probe metrics take a stat; remove it or add `probe`".into(),
+        );
+    }
+    let metric = RequestMetric::named(&check.metric);
+    match metric {
+        None => {
+            let names = RequestMetric::ALL.map(RequestMetric::as_str);
+            at(
+                "metric",
+                unknown("request metric", &check.metric, names.into_iter()),
+            );
+        }
+        Some(metric) if metric.needs_answers() && scenario.answers.is_none() => at(
+            "metric",
+            format!(
+                "`{}` reads answers: add a `[{}.answers]` table saying which field of \
+                 the answer to read and which values are full and degraded",
+                metric.as_str(),
+                scenario.name
+            ),
+        ),
+        Some(_) => {}
+    }
+    metric
 }
 
 /// Target, zero, weight and window: finite, distinct, positive, in range;

@@ -215,7 +215,7 @@ fn the_baseline_manifests_cannot_scale_and_step_4_can() {
         );
     }
     let copy = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cluster-step-4");
-    runner::demo::refresh_copy(&repo_root(), &copy).expect("copy the tree");
+    runner::commands::demo::refresh_copy(&repo_root(), &copy).expect("copy the tree");
     let solution = runner::solutions::Solution::find(&copy, 4).expect("step 4");
     solution.apply().expect("apply step 4");
     let solved = runner::manifests::check_autoscaling(&copy.join("deploy/k8s"), "api");

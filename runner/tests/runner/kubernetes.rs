@@ -25,8 +25,7 @@ use serde_json::{Value, json};
 
 use crate::{
     ONE_AT_A_TIME,
-    run::lab_stack,
-    support::{TestDb, closed_address, repo_root, scratch, serve, succeeded},
+    support::{TestDb, closed_address, lab_stack, repo_root, scratch, serve, succeeded},
 };
 
 /// The stand-in cluster's state, and how many times each object was read.

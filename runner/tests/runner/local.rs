@@ -10,7 +10,6 @@
 //! the machine that still carries it.
 
 use std::{
-    path::{Path, PathBuf},
     process::{Output, Stdio},
     time::{Duration, Instant},
 };
@@ -19,79 +18,10 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::{
     ONE_AT_A_TIME,
-    run::interrupt,
-    support::{repo_root, succeeded, text},
+    support::{
+        assert_nothing_left, interrupt, local_folder, local_runner, repo_root, succeeded, text,
+    },
 };
-
-/// A local-stack folder of the test's own, under cargo's scratch space.
-pub fn local_folder(tag: &str) -> PathBuf {
-    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("local-{tag}"));
-    std::fs::create_dir_all(&folder).expect("local folder");
-    folder
-}
-
-/// The runner, set up for a local run: the repository at `root`, the
-/// stack's folder, a marker for its processes, and no DATABASE_URL (so the
-/// private PostgreSQL is used).
-pub fn runner(root: &Path, folder: &Path, marker: &str) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"));
-    command
-        .arg("--scenarios")
-        .arg(root.join("scenarios.toml"))
-        .env("LAB_LOCAL_DIR", folder)
-        .env("LAB_TEST_MARK", marker)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null());
-    // A scratch copy of the tree (the proof's) reuses the dependencies the
-    // checkout compiled, as the demo's copy does, instead of compiling
-    // them all again into its own target/.
-    if root != repo_root() {
-        command.env("LAB_BUILD_DIR", repo_root().join("target"));
-    }
-    command
-}
-
-/// Every process still alive that carries `marker` in its environment.
-pub fn marked_processes(marker: &str) -> Vec<String> {
-    let needle = format!("LAB_TEST_MARK={marker}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        })
-        .filter_map(|entry| {
-            let environ = std::fs::read(entry.path().join("environ")).ok()?;
-            let carries = environ
-                .split(|byte| *byte == 0)
-                .any(|pair| pair == needle.as_bytes());
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            carries.then(|| String::from_utf8_lossy(&cmdline).replace('\0', " "))
-        })
-        .collect()
-}
-
-/// Waits (a short while: stopping is quick) until no marked process is left.
-pub async fn assert_nothing_left(marker: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = marked_processes(marker);
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "processes left behind: {left:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn marker(tag: &str) -> String {
     format!("{tag}-{}", std::process::id())
@@ -108,7 +38,7 @@ async fn a_local_run_starts_the_whole_stack_and_stops_it_all() {
     let folder = local_folder("success");
     let reports = folder.join("reports");
     let output = output(
-        runner(&repo_root(), &folder, &marker)
+        local_runner(&repo_root(), &folder, &marker)
             .args(["run", "tx", "--local", "--duration", "3s", "--json"])
             .arg("--reports")
             .arg(&reports),
@@ -139,7 +69,7 @@ async fn a_role_that_fails_to_start_is_reported_and_the_rest_is_stopped() {
     let folder = local_folder("failure");
     let started = Instant::now();
     let output = output(
-        runner(&repo_root(), &folder, &marker)
+        local_runner(&repo_root(), &folder, &marker)
             .args(["run", "tx", "--local", "--no-open"])
             // An invalid knob: the api exits at once with clap's error.
             .env("LAB_DB_POOL_SIZE", "0"),
@@ -164,7 +94,7 @@ async fn ctrl_c_during_a_local_run_still_writes_the_run_and_stops_everything() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let marker = marker("ctrlc");
     let folder = local_folder("ctrlc");
-    let mut child = runner(&repo_root(), &folder, &marker)
+    let mut child = local_runner(&repo_root(), &folder, &marker)
         .args(["run", "tx", "--local", "--duration", "60s", "--no-open"])
         .arg("--reports")
         .arg(folder.join("reports"))
@@ -206,9 +136,10 @@ async fn a_second_runner_on_the_same_stack_folder_is_refused() {
     std::fs::create_dir_all(&folder).expect("folder");
     let lock = std::fs::File::create(folder.join("stack.lock")).expect("lock file");
     lock.lock().expect("hold the lock");
-    let output =
-        output(runner(&repo_root(), &folder, &marker("locked")).args(["run", "tx", "--local"]))
-            .await;
+    let output = output(
+        local_runner(&repo_root(), &folder, &marker("locked")).args(["run", "tx", "--local"]),
+    )
+    .await;
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -221,11 +152,13 @@ async fn a_second_runner_on_the_same_stack_folder_is_refused() {
 #[tokio::test]
 async fn the_cluster_case_locally_checks_the_manifests_instead() {
     let folder = local_folder("cluster");
-    let output = output(runner(&repo_root(), &folder, &marker("cluster")).args([
-        "run",
-        "autoscale",
-        "--local",
-    ]))
+    let output = output(
+        local_runner(&repo_root(), &folder, &marker("cluster")).args([
+            "run",
+            "autoscale",
+            "--local",
+        ]),
+    )
     .await;
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(stderr.contains("needs a Kubernetes cluster"), "{stderr}");
@@ -242,7 +175,7 @@ async fn runner_stack_serves_until_ctrl_c() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let marker = marker("stack");
     let folder = local_folder("stack");
-    let mut child = runner(&repo_root(), &folder, &marker)
+    let mut child = local_runner(&repo_root(), &folder, &marker)
         .arg("stack")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

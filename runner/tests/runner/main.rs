@@ -11,6 +11,7 @@ mod kubernetes;
 mod load;
 mod local;
 mod model;
+mod modules;
 mod pipe;
 mod proof;
 mod report;

@@ -1,5 +1,5 @@
 //! `runner model autoscale`: case 4's prediction from its manifests. The
-//! table here is the one in the closing note and FACILITATOR.md: the
+//! table here is the one in FACILITATOR.md: the
 //! baseline, the reference solution and the wrong fixes a participant in a
 //! hurry might make, each across the sensitivity grid (a new pod ready in
 //! 5, 15 or 30 s; a request costing 20, 40 or 60 ms of CPU). Written to

@@ -26,8 +26,7 @@
 //! `target/tmp/proof/<case>.md`, then asserts every band.
 //!
 //! Durations are shorter than the scenarios' own where the verdict is the
-//! same; the margins were measured on a 2-core machine (see the issue's
-//! closing note).
+//! same; the margins were measured on a 2-core machine.
 
 use std::{
     fmt::Write as _,
@@ -40,8 +39,7 @@ use runner::output::Summary;
 
 use crate::{
     ONE_AT_A_TIME,
-    local::{assert_nothing_left, runner},
-    support::{repo_root, shipped, succeeded},
+    support::{assert_nothing_left, local_runner, repo_root, shipped, succeeded},
 };
 
 /// A fresh copy of the tree in the proof's local-stack folder.
@@ -56,13 +54,13 @@ impl Tree {
     pub fn fresh() -> Self {
         let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("proof");
         let root = folder.join("demo");
-        runner::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
+        runner::commands::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
         Self { folder, root }
     }
 
     /// `runner solve <step>` in the copy.
     pub async fn solve(&self, step: u8) {
-        let output = runner(&self.root, &self.folder, "proof")
+        let output = local_runner(&self.root, &self.folder, "proof")
             .args(["solve", &step.to_string()])
             .output()
             .await
@@ -93,7 +91,7 @@ impl Tree {
     async fn run(&self, scenario: &str, duration: Duration) -> (Summary, String, String) {
         let marker = format!("proof-{scenario}-{}", std::process::id());
         let duration = format!("{}s", duration.as_secs());
-        let output = runner(&self.root, &self.folder, &marker)
+        let output = local_runner(&self.root, &self.folder, &marker)
             .args([
                 "run",
                 scenario,
@@ -924,7 +922,7 @@ async fn the_demo_pairs_every_local_case_and_leaves_the_checkout_alone() {
     // The checkout's lab and its dependencies, built as a participant's
     // first local run builds them.
     runner::local::build::build_lab(&repo_root(), None).expect("lab builds");
-    let output = runner(&repo_root(), &folder, &marker)
+    let output = local_runner(&repo_root(), &folder, &marker)
         .args(["demo", "--duration", "3s", "--reports"])
         .arg(&reports)
         .output()

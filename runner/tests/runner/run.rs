@@ -8,41 +8,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use clap::Parser;
-use lab::{
-    api::AppState,
-    cli::{Cli, Role},
-};
 use serde_json::Value;
 
-use crate::support::{TestDb, closed_address, eventually, scratch, serve, succeeded, text};
-
-/// dep and an api whose timeouts case browns out: a fifth of the calls hang
-/// for 1.5 s, and only 4 dep calls may be in flight.
-pub async fn lab_stack(db: &TestDb) -> String {
-    lab_stack_with(db, "latency_ms=5&hang_rate=0.2&hang_ms=1500").await
-}
-
-async fn lab_stack_with(db: &TestDb, timeouts_dep: &str) -> String {
-    let dep = serve(lab::dep::app()).await;
-    let argv = [
-        "lab",
-        "api",
-        "--database-url",
-        &db.url,
-        "--dep-url",
-        &dep,
-        "--dep-max-connections",
-        "4",
-        "--timeouts-dep",
-        timeouts_dep,
-    ];
-    let Role::Api(args) = Cli::try_parse_from(argv).expect("api flags").role else {
-        unreachable!("parsed as api");
-    };
-    let state = AppState::connect(&args).await.expect("api connects");
-    serve(lab::api::app(state)).await
-}
+use crate::support::{
+    TestDb, closed_address, eventually, interrupt, lab_stack, lab_stack_with, scratch, succeeded,
+    text,
+};
 
 const SCENARIOS: &str = r#"
 [timeouts]
@@ -254,16 +225,6 @@ async fn fail_under_turns_a_low_score_into_a_failing_exit() {
     .await;
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("SCORE timeouts"));
-}
-
-/// Sends SIGINT, as Ctrl-C in a terminal does.
-pub fn interrupt(child: &tokio::process::Child) {
-    let pid = child.id().expect("the runner is running").to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
 }
 
 /// Reads the runner's stderr until a line contains `text`.

@@ -12,7 +12,7 @@ use crate::support::{repo_root, text};
 /// A copy of the tree of the test's own.
 fn copy(tag: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("solutions-{tag}"));
-    runner::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
+    runner::commands::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
     root
 }
 

@@ -2,14 +2,21 @@
 //! repository and its shipped scenarios, a scratch folder, a server on
 //! loopback port 0, and from [`lab::testing`] a database of the test's own
 //! (dropped when the test ends, also when it fails) and waiting with a
-//! deadline.
+//! deadline; and the runner on a local stack of its own, with the check
+//! that it left no process behind.
 
 use std::{
     path::{Path, PathBuf},
-    process::Output,
+    process::{Output, Stdio},
+    time::{Duration, Instant},
 };
 
+use clap::Parser;
 pub use lab::testing::{TestDb, eventually};
+use lab::{
+    api::AppState,
+    cli::{Cli, Role},
+};
 use runner::scenario::{self, Scenarios};
 
 /// The workspace root.
@@ -66,4 +73,113 @@ pub fn succeeded(output: &Output) -> (String, String) {
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(output.status.success(), "{stdout}\n{stderr}");
     (stdout, stderr)
+}
+
+/// A local-stack folder of the test's own, under cargo's scratch space.
+pub fn local_folder(tag: &str) -> PathBuf {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("local-{tag}"));
+    std::fs::create_dir_all(&folder).expect("local folder");
+    folder
+}
+
+/// The runner, set up for a local run: the repository at `root`, the
+/// stack's folder, a marker for its processes, and no DATABASE_URL (so the
+/// private PostgreSQL is used).
+pub fn local_runner(root: &Path, folder: &Path, marker: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"));
+    command
+        .arg("--scenarios")
+        .arg(root.join("scenarios.toml"))
+        .env("LAB_LOCAL_DIR", folder)
+        .env("LAB_TEST_MARK", marker)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null());
+    // A scratch copy of the tree (the proof's) reuses the dependencies the
+    // checkout compiled, as the demo's copy does, instead of compiling
+    // them all again into its own target/.
+    if root != repo_root() {
+        command.env("LAB_BUILD_DIR", repo_root().join("target"));
+    }
+    command
+}
+
+/// Every process still alive that carries `marker` in its environment.
+/// It reads /proc: where there is none, it fails rather than find nothing.
+pub fn marked_processes(marker: &str) -> Vec<String> {
+    let needle = format!("LAB_TEST_MARK={marker}");
+    let entries = std::fs::read_dir("/proc").unwrap_or_else(|error| {
+        panic!("cannot look for processes left behind: /proc is not readable ({error})")
+    });
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter_map(|entry| {
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let carries = environ
+                .split(|byte| *byte == 0)
+                .any(|pair| pair == needle.as_bytes());
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            carries.then(|| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        })
+        .collect()
+}
+
+/// Waits (a short while: stopping is quick) until no marked process is left.
+pub async fn assert_nothing_left(marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = marked_processes(marker);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes left behind: {left:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sends SIGINT, as Ctrl-C in a terminal does.
+pub fn interrupt(child: &tokio::process::Child) {
+    let pid = child.id().expect("the runner is running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// dep and an api whose timeouts case browns out: a fifth of the calls hang
+/// for 1.5 s, and only 4 dep calls may be in flight.
+pub async fn lab_stack(db: &TestDb) -> String {
+    lab_stack_with(db, "latency_ms=5&hang_rate=0.2&hang_ms=1500").await
+}
+
+/// dep and an api whose timeouts case calls dep with `timeouts_dep`.
+pub async fn lab_stack_with(db: &TestDb, timeouts_dep: &str) -> String {
+    let dep = serve(lab::dep::app()).await;
+    let argv = [
+        "lab",
+        "api",
+        "--database-url",
+        &db.url,
+        "--dep-url",
+        &dep,
+        "--dep-max-connections",
+        "4",
+        "--timeouts-dep",
+        timeouts_dep,
+    ];
+    let Role::Api(args) = Cli::try_parse_from(argv).expect("api flags").role else {
+        unreachable!("parsed as api");
+    };
+    let state = AppState::connect(&args).await.expect("api connects");
+    serve(lab::api::app(state)).await
 }

@@ -20,8 +20,8 @@ use tokio::{
 
 use crate::{
     ONE_AT_A_TIME,
-    local::{assert_nothing_left, marked_processes, runner},
     proof::{DEADLINE, Edit, TIMEOUTS, Tree},
+    support::{assert_nothing_left, local_runner, marked_processes},
 };
 
 /// Long enough for the baseline's hung calls to show, short enough for
@@ -115,7 +115,7 @@ async fn watch_reruns_on_save_shows_the_first_compile_error_and_quits_clean() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let tree = Tree::fresh();
     let marker = format!("watch-{}", std::process::id());
-    let mut child = runner(&tree.root, &tree.folder, &marker)
+    let mut child = local_runner(&tree.root, &tree.folder, &marker)
         .args(["watch", "timeouts", "--duration", RUN_FOR, "--reports"])
         .arg(tree.folder.join("watch-reports"))
         .stdin(Stdio::piped())

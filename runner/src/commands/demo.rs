@@ -18,12 +18,12 @@ use std::{
 use anyhow::Context;
 
 use crate::{
-    cli::{DemoArgs, RunArgs},
+    cli::DemoArgs,
     data::RunData,
     load::Controls,
     local::LocalConfig,
     report::{self, DemoPair},
-    run,
+    run::{self, Options, Overrides},
     scenario::{self, Scenario, Scenarios},
     solutions::{Solution, State},
 };
@@ -102,19 +102,19 @@ impl Demo {
         let Some(solution) = self.baseline_of(scenario)? else {
             return Ok(None);
         };
-        let run_args = RunArgs::on_local_stack(
-            &scenario.name,
-            self.duration,
-            self.reports.join(report::DEMO_RUNS),
-        );
-        let scenario = run::chosen(copy, &run_args)?;
+        let options = Options::on_local_stack(self.reports.join(report::DEMO_RUNS));
+        let overrides = Overrides {
+            duration: self.duration,
+            rate: None,
+        };
+        let scenario = run::chosen(copy, &scenario.name, overrides)?;
         let mut runs = Vec::new();
         for side in ["baseline", "solution"] {
             if side == "solution" {
                 crate::errln!("{}", solution.apply()?);
             }
             crate::errln!("\ndemo: case {} ({}), {side}", scenario.case, scenario.name);
-            match run::on_local_stack(&self.config, &scenario, &run_args, None, controls).await? {
+            match run::on_local_stack(&self.config, &scenario, &options, None, controls).await? {
                 Some(data) => runs.push(data),
                 None => return Ok(None),
             }

@@ -29,7 +29,7 @@ use notify_debouncer_full::{
 use tokio::sync::mpsc;
 
 use crate::{
-    cli::{RunArgs, WatchArgs},
+    cli::{KEYS, WatchArgs},
     data::RunData,
     hint::{self, Rerun},
     load::Controls,
@@ -37,7 +37,7 @@ use crate::{
         LocalConfig, Stack,
         build::{self, Messages},
     },
-    run,
+    run::{self, Options, Overrides},
     scenario::{Scenario, Scenarios},
     submit::Board,
 };
@@ -54,17 +54,6 @@ const SOURCE_EXTENSIONS: &[&str] = &["rs", "sql", "toml"];
 /// often several writes and a rename.
 const DEBOUNCE: Duration = Duration::from_millis(200);
 
-/// The keys, as `runner watch --help` lists them.
-pub const KEYS: &str = "\
-Keys (on a terminal, a key press; otherwise a line on stdin, then Enter):
-  r  rerun now (rebuild if needed, restart the roles, run)
-  h  the hint: what the case is about and the line to edit
-  s  where the last report is, and open it in the browser
-  q  quit: stop the run in progress (it is written, marked interrupted)
-     and the local stack
-Ctrl-C quits too, with the same rules as `runner run`: once stops sending
-and waits for requests in flight, twice stops waiting.";
-
 pub async fn watch(
     scenarios: &Scenarios,
     args: &WatchArgs,
@@ -72,8 +61,11 @@ pub async fn watch(
 ) -> anyhow::Result<ExitCode> {
     // A missing name or code for the board stops watch before its build.
     let board = args.link.board()?;
-    let run_args = RunArgs::on_local_stack(&args.scenario, args.duration, args.reports.clone());
-    let scenario = run::chosen(scenarios, &run_args)?;
+    let overrides = Overrides {
+        duration: args.duration,
+        rate: None,
+    };
+    let scenario = run::chosen(scenarios, &args.scenario, overrides)?;
     if scenario.needs_cluster {
         bail!(
             "{name} (case {case}) needs a Kubernetes cluster, and watch runs the local stack. \
@@ -93,7 +85,7 @@ pub async fn watch(
         keys: Keys::start(),
         root,
         scenario,
-        run_args,
+        options: Options::on_local_stack(args.reports.clone()),
         board,
         stack: None,
         previous: None,
@@ -129,11 +121,19 @@ enum After {
     Quit,
 }
 
+/// What happened while a run went: its result, what comes after it, and
+/// the keys pressed meanwhile, answered once it is written.
+struct During {
+    finished: anyhow::Result<RunData>,
+    after: After,
+    later: Vec<Key>,
+}
+
 struct Session {
     root: PathBuf,
     config: LocalConfig,
     scenario: Scenario,
-    run_args: RunArgs,
+    options: Options,
     /// Where each run is submitted, with `--submit`.
     board: Option<Board>,
     saves: Saves,
@@ -180,9 +180,32 @@ impl Session {
         if !self.restart(&lab).await {
             return Ok(After::Wait);
         }
-        let Some(stack) = &self.stack else {
+        let Some(during) = self.run(controls).await else {
             return Ok(After::Wait);
         };
+        match during.finished {
+            Ok(data) => self.compare(&data),
+            Err(error) => crate::outln!("✗ the run failed: {error:#}"),
+        }
+        if controls.stop_sending.is_cancelled() {
+            return Ok(After::Quit);
+        }
+        let mut after = during.after;
+        for key in during.later {
+            match key {
+                Key::Rerun if matches!(after, After::Wait) => after = After::Again(Cause::Rerun),
+                Key::Quit => after = After::Quit,
+                other => self.answer(other),
+            }
+        }
+        Ok(after)
+    }
+
+    /// One run on the stack, listening meanwhile: a save stops it to go
+    /// again, `q` stops it to quit, other keys wait for its end. `None`
+    /// when there is no stack to run on.
+    async fn run(&mut self, controls: &Controls) -> Option<During> {
+        let stack = self.stack.as_ref()?;
         // The run's own controls: Ctrl-C (the session's) reaches it, and so
         // do a save and `q` (this run's alone).
         let run_controls = Controls {
@@ -191,52 +214,40 @@ impl Session {
         };
         let mut after = After::Wait;
         let mut later = Vec::new();
-        let finished = {
-            let running = run::execute(
-                &self.scenario,
-                &self.run_args,
-                stack.targets(),
-                Some(&self.config),
-                self.board.as_ref(),
-                &run_controls,
-            );
-            tokio::pin!(running);
-            loop {
-                tokio::select! {
-                    finished = &mut running => break finished,
-                    saved = self.saves.next(), if matches!(after, After::Wait) => {
-                        crate::errln!("\nsaved {}: stopping this run to rebuild", shown(&self.root, &saved));
-                        run_controls.stop_sending.cancel();
-                        after = After::Again(Cause::Saved(saved));
-                    }
-                    key = self.keys.next() => match key {
-                        Key::Quit => {
-                            crate::errln!(
-                                "\nq: no more requests; the run is written when those in flight end, then the session stops"
-                            );
-                            run_controls.stop_sending.cancel();
-                            after = After::Quit;
-                        }
-                        other => later.push(other),
-                    },
+        let running = run::execute(
+            &self.scenario,
+            &self.options,
+            stack.targets(),
+            Some(&self.config),
+            self.board.as_ref(),
+            &run_controls,
+        );
+        tokio::pin!(running);
+        let finished = loop {
+            tokio::select! {
+                finished = &mut running => break finished,
+                saved = self.saves.next(), if matches!(after, After::Wait) => {
+                    crate::errln!("\nsaved {}: stopping this run to rebuild", shown(&self.root, &saved));
+                    run_controls.stop_sending.cancel();
+                    after = After::Again(Cause::Saved(saved));
                 }
+                key = self.keys.next() => match key {
+                    Key::Quit => {
+                        crate::errln!(
+                            "\nq: no more requests; the run is written when those in flight end, then the session stops"
+                        );
+                        run_controls.stop_sending.cancel();
+                        after = After::Quit;
+                    }
+                    other => later.push(other),
+                },
             }
         };
-        match finished {
-            Ok(data) => self.compare(&data),
-            Err(error) => crate::outln!("✗ the run failed: {error:#}"),
-        }
-        if controls.stop_sending.is_cancelled() {
-            return Ok(After::Quit);
-        }
-        for key in later {
-            match key {
-                Key::Rerun if matches!(after, After::Wait) => after = After::Again(Cause::Rerun),
-                Key::Quit => after = After::Quit,
-                other => self.answer(other),
-            }
-        }
-        Ok(after)
+        Some(During {
+            finished,
+            after,
+            later,
+        })
     }
 
     fn describe(&self, cause: &Cause) -> String {
@@ -338,7 +349,7 @@ impl Session {
             crate::outln!("{next}");
         }
         self.report = Some(
-            data.folder(&self.run_args.reports)
+            data.folder(&self.options.reports)
                 .join(crate::report::REPORT_FILE),
         );
     }
