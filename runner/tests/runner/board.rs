@@ -10,92 +10,17 @@ use std::{
 
 use runner::{
     board::{self, submission::CODE_HEADER},
-    cli::BoardLink,
-    data::RunData,
-    submit::{Board, Sent},
+    submit::Sent,
 };
 use serde_json::{Value, json};
 use sqlx::{Connection, SqliteConnection};
-use tokio::{sync::oneshot, task::JoinHandle};
 
-use crate::{
-    report::sample_run,
-    support::{scratch, shipped},
+use crate::support::{
+    board::{TestBoard, client, ranked_run, start},
+    runner, scratch,
 };
 
 const CODE: &str = "ROOM-2468";
-
-/// A board serving on 127.0.0.1:0 in this process, until stopped.
-pub struct TestBoard {
-    pub url: String,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-pub async fn start(db: &Path, code: Option<&str>, per_name: u32, per_address: u32) -> TestBoard {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind port 0");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = oneshot::channel();
-    let config = board::Config {
-        db: db.to_owned(),
-        code: code.map(str::to_owned),
-        per_name: per_name.try_into().expect("a limit above 0"),
-        per_address: per_address.try_into().expect("a limit above 0"),
-    };
-    let task = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        board::serve(shipped(), &config, listener, shutdown, false).await
-    });
-    let board = TestBoard { url, stop, task };
-    // Up when the page answers (or the task ended with its error).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !board.task.is_finished() && reqwest::get(&board.url).await.is_err() {
-        assert!(Instant::now() < deadline, "the board did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    board
-}
-
-impl TestBoard {
-    pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        self.task.await.expect("the board's task")
-    }
-
-    pub async fn page(&self) -> String {
-        reqwest::get(&self.url)
-            .await
-            .expect("the page answers")
-            .text()
-            .await
-            .expect("the page's text")
-    }
-}
-
-/// The runner's own client for `name` on `board`.
-pub fn client(board: &TestBoard, name: &str, code: &str) -> Board {
-    BoardLink {
-        board: Some(board.url.clone()),
-        name: Some(name.into()),
-        code: Some(code.into()),
-    }
-    .board()
-    .expect("a valid link")
-    .expect("a board")
-}
-
-/// A finished run of `scenario` with the fingerprint the shipped scenarios
-/// give today, so the board ranks it.
-pub fn ranked_run(scenario: &str, run_id: &str, score: u32) -> RunData {
-    let mut data = sample_run(scenario, run_id, score, "a run", "p95_ms");
-    data.fingerprint =
-        runner::fingerprint::expected(shipped().get(scenario).expect("a shipped scenario"));
-    data
-}
 
 fn db_file(tag: &str) -> (PathBuf, PathBuf) {
     let folder = scratch(tag);
@@ -162,14 +87,7 @@ async fn the_board_ranks_the_room_keeps_it_across_restarts_and_exports_it() {
 
     // The export reads the file beside the running board.
     let export = folder.join("export");
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
-        .args([
-            "--scenarios",
-            &crate::support::repo_root()
-                .join("scenarios.toml")
-                .display()
-                .to_string(),
-        ])
+    let output = tokio::process::Command::from(runner())
         .args([
             "board",
             "--db",

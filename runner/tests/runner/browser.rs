@@ -12,10 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 
-use crate::{
-    report::sample_run,
-    support::{eventually, scratch},
-};
+use crate::support::{board, eventually, sample::sample_run, scratch};
 
 /// Chromium, killed when the test ends however it ends.
 struct Browser {
@@ -406,16 +403,15 @@ async fn each_chart_has_one_unit_distinct_colours_the_run_s_time_and_gaps() {
 async fn the_board_renders_its_rows_in_a_browser() {
     let _turn = crate::ONE_AT_A_TIME.lock().await;
     let folder = scratch("browser-board");
-    let board =
-        crate::board::start(&folder.join("board.sqlite"), Some("ROOM-1357"), 100, 1000).await;
+    let board = board::start(&folder.join("board.sqlite"), Some("ROOM-1357"), 100, 1000).await;
     for (name, scenario, id, score) in [
         ("ada", "timeouts", "20261130T130000Z-0001", 62),
         ("bob", "timeouts", "20261130T130100Z-0002", 100),
         ("ada", "tx", "20261130T130200Z-0003", 97),
         ("carol", "bulkheads", "20261130T130300Z-0004", 12),
     ] {
-        crate::board::client(&board, name, "ROOM-1357")
-            .send(&crate::board::ranked_run(scenario, id, score))
+        board::client(&board, name, "ROOM-1357")
+            .send(&board::ranked_run(scenario, id, score))
             .await
             .expect("kept");
     }

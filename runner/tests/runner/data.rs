@@ -5,10 +5,7 @@
 use runner::{data, output::Summary, report};
 use serde_json::Value;
 
-use crate::{
-    report::sample_run,
-    support::{repo_root, scratch, text},
-};
+use crate::support::{repo_root, runner, sample::sample_run, scratch, text};
 
 #[track_caller]
 fn assert_shipped(file: &str, generated: schemars::Schema, command: &str) {
@@ -83,7 +80,7 @@ fn an_older_or_foreign_data_json_is_named_with_why() {
     assert!(html.contains("id=\"unreadable\""), "{html}");
 
     // `runner compare` with an unreadable run says why.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+    let output = runner()
         .args(["compare", "20261129T110000Z-0001", "--reports"])
         .arg(&reports)
         .output()

@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use crate::{
     ONE_AT_A_TIME,
-    support::{TestDb, closed_address, eventually, repo_root, scratch, succeeded},
+    support::{TestDb, closed_address, eventually, repo_root, runner_on, scratch, succeeded},
 };
 
 /// Where cgroup v1 mounts the cpu controller.
@@ -202,14 +202,11 @@ async fn measure(api: &str, pid: u32, folder: &Path, rate: f64, duration: Durati
     let stop = tokio_util::sync::CancellationToken::new();
     let health = tokio::spawn(kubelet(format!("{api}/healthz"), stop.clone()));
     let ready = tokio::spawn(kubelet(format!("{api}/readyz"), stop.clone()));
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg("--scenarios")
-        .arg(scenarios_file(folder, rate, duration))
+    let output = tokio::process::Command::from(runner_on(&scenarios_file(folder, rate, duration)))
         .args(["run", "pod", "--json", "--no-open", "--target"])
         .arg(format!("api={api}"))
         .arg("--reports")
         .arg(folder.join("reports"))
-        .stdin(Stdio::null())
         .output()
         .await
         .expect("run the runner");

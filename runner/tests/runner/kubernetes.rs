@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use crate::{
     ONE_AT_A_TIME,
-    support::{TestDb, closed_address, lab_stack, repo_root, scratch, serve, succeeded},
+    support::{TestDb, closed_address, lab_stack, repo_root, runner_on, scratch, serve, succeeded},
 };
 
 /// The stand-in cluster's state, and how many times each object was read.
@@ -200,8 +200,10 @@ current-context: elsewhere
     path
 }
 
-fn runner(kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
-    runner_on(&repo_root().join("scenarios.toml"), kubeconfig, args)
+/// The runner on the shipped scenarios, against the stand-in cluster that
+/// `kubeconfig` names.
+fn on_cluster(kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
+    on_cluster_with(&repo_root().join("scenarios.toml"), kubeconfig, args)
 }
 
 /// Runs `command` with reports in `folder`; it must refuse (exit 1) within
@@ -221,15 +223,11 @@ async fn refused(mut command: tokio::process::Command, folder: &Path) -> String 
     stderr
 }
 
-/// The runner on another scenarios file.
-fn runner_on(scenarios: &Path, kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"));
-    command
-        .arg("--scenarios")
-        .arg(scenarios)
-        .args(args)
-        .env("KUBECONFIG", kubeconfig);
-    command
+/// The runner on another scenarios file, against the stand-in cluster.
+fn on_cluster_with(scenarios: &Path, kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut command = runner_on(scenarios);
+    command.args(args).env("KUBECONFIG", kubeconfig);
+    tokio::process::Command::from(command)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,7 +240,7 @@ async fn the_autoscale_run_records_replicas_and_utilisation_and_scores_them() {
     let folder = scratch("kubernetes-run");
     let config = kubeconfig(&folder, &server);
     let reports = folder.join("reports");
-    let output = runner(
+    let output = on_cluster(
         &config,
         &[
             "run",
@@ -322,7 +320,11 @@ async fn without_a_cluster_the_run_stops_before_it_starts_and_says_what_to_do() 
     let folder = scratch("kubernetes-down");
     let closed = closed_address();
     let config = kubeconfig(&folder, &format!("http://{closed}"));
-    let stderr = refused(runner(&config, &["run", "autoscale", "--no-open"]), &folder).await;
+    let stderr = refused(
+        on_cluster(&config, &["run", "autoscale", "--no-open"]),
+        &folder,
+    )
+    .await;
     assert!(
         stderr.contains("Kubernetes API server did not answer") && stderr.contains("make up"),
         "{stderr}"
@@ -333,7 +335,7 @@ async fn without_a_cluster_the_run_stops_before_it_starts_and_says_what_to_do() 
 async fn a_context_the_kubeconfig_lacks_is_named() {
     let folder = scratch("kubernetes-context");
     let config = kubeconfig(&folder, "http://127.0.0.1:1");
-    let command = runner(&config, &["run", "autoscale", "--context", "k3d-other"]);
+    let command = on_cluster(&config, &["run", "autoscale", "--context", "k3d-other"]);
     let stderr = refused(command, &folder).await;
     assert!(
         stderr.contains("cannot read context `k3d-other`") && stderr.contains("--context"),
@@ -357,7 +359,7 @@ async fn an_object_missing_from_the_cluster_stops_the_run_in_seconds() {
         );
     let file = folder.join("scenarios.toml");
     std::fs::write(&file, scenarios).expect("write scenarios");
-    let mut command = runner_on(&file, &config, &["run", "autoscale", "--no-open"]);
+    let mut command = on_cluster_with(&file, &config, &["run", "autoscale", "--no-open"]);
     command.arg("--target").arg(format!("api={api}"));
     let stderr = refused(command, &folder).await;
     assert!(
@@ -370,7 +372,7 @@ async fn an_object_missing_from_the_cluster_stops_the_run_in_seconds() {
 
 /// A run of `seconds` against the stand-in at 5 requests per second.
 fn short_run(config: &Path, api: &str, seconds: &str) -> tokio::process::Command {
-    let mut command = runner(
+    let mut command = on_cluster(
         config,
         &[
             "run",

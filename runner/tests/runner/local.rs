@@ -20,6 +20,7 @@ use crate::{
     ONE_AT_A_TIME,
     support::{
         assert_nothing_left, interrupt, local_folder, local_runner, repo_root, succeeded, text,
+        wait_for_line,
     },
 };
 
@@ -103,16 +104,7 @@ async fn ctrl_c_during_a_local_run_still_writes_the_run_and_stops_everything() {
         .spawn()
         .expect("start the runner");
     let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let started = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("workers)") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(started, Ok(true), "the run never started");
+    wait_for_line(&mut lines, "workers)", Duration::from_secs(120)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     interrupt(&child);
     let finished = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())

@@ -9,7 +9,7 @@ use std::{fmt::Write as _, path::Path, process::Command, time::Duration};
 
 use runner::{model, scenario};
 
-use crate::support::{repo_root, scratch};
+use crate::support::{repo_root, runner, scratch};
 
 const READY_DELAYS: [u64; 3] = [5, 15, 30];
 const CPU_COSTS: [u64; 3] = [20, 40, 60];
@@ -309,9 +309,7 @@ fn the_model_pays_the_right_fix_and_nothing_else() {
 
 #[test]
 fn the_command_prints_its_assumptions_timeline_and_predicted_line() {
-    let output = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg("--scenarios")
-        .arg(repo_root().join("scenarios.toml"))
+    let output = runner()
         .args(["model", "autoscale", "--ready-delay", "15s"])
         .output()
         .expect("runner model");
@@ -335,9 +333,7 @@ fn the_command_prints_its_assumptions_timeline_and_predicted_line() {
         "{last}"
     );
 
-    let output = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg("--scenarios")
-        .arg(repo_root().join("scenarios.toml"))
+    let output = runner()
         .args(["model", "timeouts"])
         .output()
         .expect("runner model");

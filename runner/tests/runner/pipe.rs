@@ -4,9 +4,9 @@
 //! every line it prints meets a broken pipe. A panic exits with 101; the
 //! commands must exit as they would with a reader.
 
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 
-use crate::support::repo_root;
+use crate::support::runner;
 
 /// Commands that print on stdout, from a few lines to a whole schema.
 const PRINTING: &[&[&str]] = &[
@@ -28,12 +28,8 @@ enum Closed {
 fn with_closed(closed: Closed, args: &[&str]) -> ExitStatus {
     let (reader, writer) = std::io::pipe().expect("a pipe");
     drop(reader);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_runner"));
-    command
-        .arg("--scenarios")
-        .arg(repo_root().join("scenarios.toml"))
-        .args(args)
-        .stdin(Stdio::null());
+    let mut command = runner();
+    command.args(args);
     match closed {
         Closed::Stdout => command.stdout(writer).stderr(Stdio::null()),
         Closed::Stderr => command.stderr(writer).stdout(Stdio::null()),
@@ -56,12 +52,7 @@ fn every_printing_command_survives_a_closed_stdout() {
 #[test]
 fn errors_survive_a_closed_stderr() {
     let args = ["hint", "no-such-scenario"];
-    let read = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg("--scenarios")
-        .arg(repo_root().join("scenarios.toml"))
-        .args(args)
-        .output()
-        .expect("the runner starts");
+    let read = runner().args(args).output().expect("the runner starts");
     assert!(
         !read.status.success()
             && String::from_utf8_lossy(&read.stderr).contains("no-such-scenario"),

@@ -28,101 +28,17 @@
 //! Durations are shorter than the scenarios' own where the verdict is the
 //! same; the margins were measured on a 2-core machine.
 
-use std::{
-    fmt::Write as _,
-    io::Write as _,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{fmt::Write as _, io::Write as _, path::Path, time::Duration};
 
 use runner::output::Summary;
 
 use crate::{
     ONE_AT_A_TIME,
-    support::{assert_nothing_left, local_runner, repo_root, shipped, succeeded},
+    support::{
+        assert_nothing_left, local_runner, repo_root, shipped, succeeded,
+        tree::{DEADLINE, Edit, TIMEOUTS, Tree},
+    },
 };
-
-/// A fresh copy of the tree in the proof's local-stack folder.
-pub struct Tree {
-    /// LAB_LOCAL_DIR: PostgreSQL's data, logs, and the copy.
-    pub folder: PathBuf,
-    /// The copy: `<folder>/demo`, as `runner demo` lays it out.
-    pub root: PathBuf,
-}
-
-impl Tree {
-    pub fn fresh() -> Self {
-        let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("proof");
-        let root = folder.join("demo");
-        runner::commands::demo::refresh_copy(&repo_root(), &root).expect("copy the tree");
-        Self { folder, root }
-    }
-
-    /// `runner solve <step>` in the copy.
-    pub async fn solve(&self, step: u8) {
-        let output = local_runner(&self.root, &self.folder, "proof")
-            .args(["solve", &step.to_string()])
-            .output()
-            .await
-            .expect("runner solve");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    /// Replaces `from` with `to` in one file of the copy.
-    pub fn edit(&self, edit: &Edit) {
-        let path = self.root.join(edit.file);
-        let text = std::fs::read_to_string(&path).expect("read the file to edit");
-        assert!(
-            text.contains(edit.from),
-            "{} has no {:?}",
-            edit.file,
-            edit.from
-        );
-        std::fs::write(&path, text.replace(edit.from, edit.to)).expect("write the edit");
-    }
-
-    /// Runs `scenario` on the local stack for `duration`; returns the JSON
-    /// summary, the SCORE line, and all of stderr (with `--json`, the
-    /// checks, the SCORE line and the next step go there).
-    async fn run(&self, scenario: &str, duration: Duration) -> (Summary, String, String) {
-        let marker = format!("proof-{scenario}-{}", std::process::id());
-        let duration = format!("{}s", duration.as_secs());
-        let output = local_runner(&self.root, &self.folder, &marker)
-            .args([
-                "run",
-                scenario,
-                "--local",
-                "--json",
-                "--duration",
-                &duration,
-            ])
-            .arg("--reports")
-            .arg(self.folder.join("reports"))
-            .output()
-            .await
-            .expect("runner run --local");
-        let (stdout, stderr) = succeeded(&output);
-        assert_nothing_left(&marker).await;
-        let summary: Summary = serde_json::from_str(stdout.trim()).expect("the --json summary");
-        let score_line = stderr
-            .lines()
-            .find(|line| line.starts_with("SCORE "))
-            .unwrap_or_default()
-            .to_owned();
-        (summary, score_line, stderr)
-    }
-}
-
-/// One text replacement in the copy: a participant's change.
-pub struct Edit {
-    pub file: &'static str,
-    pub from: &'static str,
-    pub to: &'static str,
-}
 
 /// Where a row's score must fall.
 #[derive(Debug, Clone, Copy)]
@@ -345,11 +261,8 @@ fn assert_next_steps(scenario: &str, step: u8, baseline: &Measured, solution: &M
     );
 }
 
-pub const TIMEOUTS: &str = "lab/src/cases/timeouts.rs";
 const TX: &str = "lab/src/cases/tx.rs";
 const BULKHEADS: &str = "lab/src/cases/bulkheads.rs";
-/// The reference fix's deadline, as `solutions/step-1.patch` writes it.
-pub const DEADLINE: &str = "Duration::from_millis(250)";
 /// Case 1's call to dep, as the baseline and the solution write it.
 const RECOMMEND_CALL: &str = "state.dep.call(&state.workload.timeouts_dep)";
 /// Case 1's handler's return type, as the baseline and the solution write it.

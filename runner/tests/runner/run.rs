@@ -11,8 +11,8 @@ use std::{
 use serde_json::Value;
 
 use crate::support::{
-    TestDb, closed_address, eventually, interrupt, lab_stack, lab_stack_with, scratch, succeeded,
-    text,
+    TestDb, closed_address, eventually, interrupt, lab_stack, lab_stack_with, runner_on, scratch,
+    succeeded, text, wait_for_line,
 };
 
 const SCENARIOS: &str = r#"
@@ -61,10 +61,18 @@ fn folder(tag: &str) -> PathBuf {
     folder
 }
 
-async fn runner(folder: &Path, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+/// The runner in `folder`, on the scenarios file there; its reports and
+/// the board's file land there too.
+fn runner_in(folder: &Path) -> tokio::process::Command {
+    let mut command = runner_on(&folder.join("scenarios.toml"));
+    command.current_dir(folder);
+    tokio::process::Command::from(command)
+}
+
+/// Runs the runner in `folder` with `args` to the end.
+async fn run_in(folder: &Path, args: &[&str]) -> Output {
+    runner_in(folder)
         .args(args)
-        .current_dir(folder)
         .output()
         .await
         .expect("run the runner")
@@ -75,7 +83,7 @@ async fn a_run_prints_every_check_one_score_line_and_writes_valid_data() {
     let db = TestDb::create().await;
     let api = lab_stack(&db).await;
     let folder = folder("run");
-    let output = runner(
+    let output = run_in(
         &folder,
         &["run", "timeouts", "--target", &format!("api={api}")],
     )
@@ -167,7 +175,7 @@ async fn an_unreachable_target_is_a_clear_error_within_two_seconds() {
     let folder = folder("preflight");
     let closed = closed_address();
     let started = Instant::now();
-    let output = runner(
+    let output = run_in(
         &folder,
         &[
             "run",
@@ -195,7 +203,7 @@ async fn an_unreachable_target_is_a_clear_error_within_two_seconds() {
 #[tokio::test]
 async fn an_unknown_scenario_lists_the_valid_ones() {
     let folder = folder("unknown");
-    let output = runner(&folder, &["run", "timeout"]).await;
+    let output = run_in(&folder, &["run", "timeout"]).await;
     assert!(!output.status.success());
     let stderr = text(&output.stderr);
     assert!(
@@ -209,7 +217,7 @@ async fn fail_under_turns_a_low_score_into_a_failing_exit() {
     let db = TestDb::create().await;
     let api = lab_stack(&db).await;
     let folder = folder("fail");
-    let output = runner(
+    let output = run_in(
         &folder,
         &[
             "run",
@@ -228,22 +236,6 @@ async fn fail_under_turns_a_low_score_into_a_failing_exit() {
 }
 
 /// Reads the runner's stderr until a line contains `text`.
-async fn wait_for_line(
-    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
-    text: &str,
-) {
-    let found = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains(text) {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(found, Ok(true), "the runner never said {text:?}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
     use tokio::io::AsyncBufReadExt;
@@ -258,7 +250,7 @@ async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
             .replace("duration = \"4s\"", "duration = \"60s\""),
     )
     .expect("write scenarios");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+    let mut child = runner_in(&folder)
         .args([
             "run",
             "timeouts",
@@ -266,13 +258,12 @@ async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
             "--target",
             &format!("api={api}"),
         ])
-        .current_dir(&folder)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start the runner");
     let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
-    wait_for_line(&mut lines, "workers)").await;
+    wait_for_line(&mut lines, "workers)", Duration::from_secs(20)).await;
     // Let requests pile up against the hanging dep first.
     let stats = format!("{api}/debug/depstats");
     eventually(
@@ -287,9 +278,14 @@ async fn ctrl_c_twice_stops_waiting_and_still_writes_the_partial_run() {
 
     let interrupted_at = Instant::now();
     interrupt(&child);
-    wait_for_line(&mut lines, "waiting for those in flight").await;
+    wait_for_line(
+        &mut lines,
+        "waiting for those in flight",
+        Duration::from_secs(20),
+    )
+    .await;
     interrupt(&child);
-    wait_for_line(&mut lines, "no more waiting").await;
+    wait_for_line(&mut lines, "no more waiting", Duration::from_secs(20)).await;
     let mut stdout = String::new();
     let mut out = child.stdout.take().expect("stdout");
     tokio::io::AsyncReadExt::read_to_string(&mut out, &mut stdout)
@@ -341,7 +337,7 @@ async fn a_failed_submission_keeps_the_run_and_runner_submit_sends_it_later() {
     let target = format!("api={api}");
     run.extend([target.as_str(), "--submit", &nowhere]);
     run.extend(link);
-    let output = runner(&folder, &run).await;
+    let output = run_in(&folder, &run).await;
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(output.status.success(), "{stdout}\n{stderr}");
     let run_id = stdout
@@ -356,7 +352,7 @@ async fn a_failed_submission_keeps_the_run_and_runner_submit_sends_it_later() {
     );
 
     // A name the board would refuse stops the run before it starts.
-    let output = runner(
+    let output = run_in(
         &folder,
         &[
             "run",
@@ -379,7 +375,7 @@ async fn a_failed_submission_keeps_the_run_and_runner_submit_sends_it_later() {
         text(&output.stderr)
     );
 
-    let mut board = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+    let mut board = runner_in(&folder)
         .args([
             "board",
             "--listen",
@@ -389,7 +385,6 @@ async fn a_failed_submission_keeps_the_run_and_runner_submit_sends_it_later() {
             "--code",
             "ROOM-8642",
         ])
-        .current_dir(&folder)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -415,13 +410,13 @@ async fn a_failed_submission_keeps_the_run_and_runner_submit_sends_it_later() {
 
     let mut submit = vec!["submit", run_id.as_str(), "--submit", url.as_str()];
     submit.extend(link);
-    let (stdout, _) = succeeded(&runner(&folder, &submit).await);
+    let (stdout, _) = succeeded(&run_in(&folder, &submit).await);
     assert!(
         stdout.contains(&format!("board: submitted {run_id} as Ada L.")),
         "{stdout}"
     );
     // Sent twice, kept once.
-    let (stdout, _) = succeeded(&runner(&folder, &submit).await);
+    let (stdout, _) = succeeded(&run_in(&folder, &submit).await);
     assert!(stdout.contains("was already on the board"), "{stdout}");
     let page = reqwest::get(&url)
         .await

@@ -4,13 +4,12 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::Command,
     sync::atomic::{AtomicU32, Ordering},
 };
 
 use runner::scenario::{self, ConfigError};
 
-use crate::support::{repo_root, shipped};
+use crate::support::{runner, shipped};
 
 /// A small valid file; each test breaks one line of it.
 const VALID: &str = r#"[s]
@@ -389,10 +388,11 @@ fn every_problem_is_reported_not_just_the_first() {
     assert_eq!(keys, ["s.case", "s.checks[0].metric"]);
 }
 
-fn runner(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_runner"))
+/// Runs the runner with `args` and the `env` overrides: whether it
+/// succeeded, its stdout and its stderr.
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let output = runner()
         .args(args)
-        .current_dir(repo_root())
         .envs(env.iter().copied())
         .output()
         .expect("run the runner");
@@ -405,12 +405,12 @@ fn runner(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
 
 #[test]
 fn an_environment_override_is_applied_and_named_when_bad() {
-    let (ok, _, stderr) = runner(&["check"], &[("LAB_SCENARIO_TX__RATE", "-3")]);
+    let (ok, _, stderr) = run_with(&["check"], &[("LAB_SCENARIO_TX__RATE", "-3")]);
     assert!(!ok);
     assert!(stderr.contains("tx.rate: must be above 0"), "{stderr}");
     assert!(stderr.contains("LAB_SCENARIO_TX__RATE"), "{stderr}");
 
-    let (ok, stdout, stderr) = runner(&["list"], &[("LAB_SCENARIO_TX__RATE", "12.5")]);
+    let (ok, stdout, stderr) = run_with(&["list"], &[("LAB_SCENARIO_TX__RATE", "12.5")]);
     assert!(ok, "{stderr}");
     let tx = stdout
         .lines()
@@ -421,16 +421,16 @@ fn an_environment_override_is_applied_and_named_when_bad() {
 
 #[test]
 fn list_and_check_work_on_the_shipped_file() {
-    let (ok, stdout, stderr) = runner(&["list"], &[]);
+    let (ok, stdout, stderr) = run_with(&["list"], &[]);
     assert!(ok, "{stderr}");
     for name in ["timeouts", "tx", "bulkheads", "autoscale"] {
         assert!(stdout.contains(name), "{stdout}");
     }
-    let (ok, stdout, _) = runner(&["check"], &[]);
+    let (ok, stdout, _) = run_with(&["check"], &[]);
     assert!(ok);
     assert!(stdout.contains("4 scenarios, no problems"), "{stdout}");
     let broken = write(&VALID.replace("rate = 10", "rat = 10"));
-    let (ok, _, stderr) = runner(
+    let (ok, _, stderr) = run_with(
         &["--scenarios", broken.to_str().unwrap_or_default(), "check"],
         &[],
     );

@@ -7,7 +7,7 @@ use std::{
     process::Output,
 };
 
-use crate::support::{repo_root, text};
+use crate::support::{repo_root, runner_on, text};
 
 /// A copy of the tree of the test's own.
 fn copy(tag: &str) -> PathBuf {
@@ -16,10 +16,9 @@ fn copy(tag: &str) -> PathBuf {
     root
 }
 
-fn runner(root: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg("--scenarios")
-        .arg(root.join("scenarios.toml"))
+/// Runs the runner in the copy at `root`, on its scenarios.toml.
+fn run_in(root: &Path, args: &[&str]) -> Output {
+    runner_on(&root.join("scenarios.toml"))
         .args(args)
         .output()
         .expect("run the runner")
@@ -52,7 +51,7 @@ fn each_step_solves_and_unsolves_its_own_case_only() {
                 "{file} starts at its baseline"
             );
         }
-        let solved = runner(&root, &["solve", &step.to_string()]);
+        let solved = run_in(&root, &["solve", &step.to_string()]);
         assert!(solved.status.success(), "{}", text(&solved.stderr));
         assert!(text(&solved.stdout).contains(&format!("step {step} solved")));
         for file in files {
@@ -64,13 +63,13 @@ fn each_step_solves_and_unsolves_its_own_case_only() {
             assert!(!after.contains(&format!("LAB: STEP{step} TODO")), "{after}");
         }
 
-        let again = runner(&root, &["solve", &step.to_string()]);
+        let again = run_in(&root, &["solve", &step.to_string()]);
         assert!(again.status.success());
         assert!(text(&again.stdout).contains("already solved"));
     }
     // Steps are independent: all are solved now, and each reverts alone.
     for (step, _) in STEPS {
-        let reverted = runner(&root, &["unsolve", &step.to_string()]);
+        let reverted = run_in(&root, &["unsolve", &step.to_string()]);
         assert!(reverted.status.success(), "{}", text(&reverted.stderr));
     }
     let now: Vec<String> = files().map(|file| read(&root, file)).collect();
@@ -87,7 +86,7 @@ fn a_participants_own_edit_is_never_overwritten() {
     );
     std::fs::write(root.join(file), &edited).expect("edit");
 
-    let refused = runner(&root, &["solve", "1"]);
+    let refused = run_in(&root, &["solve", "1"]);
     assert_eq!(refused.status.code(), Some(1));
     let stderr = text(&refused.stderr);
     assert!(
@@ -101,7 +100,7 @@ fn a_participants_own_edit_is_never_overwritten() {
         "the participant's edit is intact"
     );
 
-    let refused = runner(&root, &["unsolve", "1"]);
+    let refused = run_in(&root, &["unsolve", "1"]);
     assert_eq!(refused.status.code(), Some(1));
     assert_eq!(read(&root, file), edited);
 }
@@ -110,14 +109,14 @@ fn a_participants_own_edit_is_never_overwritten() {
 fn unknown_steps_are_refused_clearly() {
     let root = copy("unknown");
     std::fs::remove_file(root.join("solutions/step-2.patch")).expect("remove a patch");
-    let missing = runner(&root, &["solve", "2"]);
+    let missing = run_in(&root, &["solve", "2"]);
     assert_eq!(missing.status.code(), Some(1));
     let stderr = text(&missing.stderr);
     assert!(
         stderr.contains("no solution for step 2") && stderr.contains("1, 3, 4"),
         "{stderr}"
     );
-    let out_of_range = runner(&root, &["solve", "7"]);
+    let out_of_range = run_in(&root, &["solve", "7"]);
     assert_eq!(out_of_range.status.code(), Some(2), "clap refuses it");
 }
 

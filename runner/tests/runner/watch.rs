@@ -20,8 +20,10 @@ use tokio::{
 
 use crate::{
     ONE_AT_A_TIME,
-    proof::{DEADLINE, Edit, TIMEOUTS, Tree},
-    support::{assert_nothing_left, local_runner, marked_processes},
+    support::{
+        assert_nothing_left, local_runner, marked_processes,
+        tree::{DEADLINE, Edit, TIMEOUTS, Tree},
+    },
 };
 
 /// Long enough for the baseline's hung calls to show, short enough for

@@ -3,11 +3,17 @@
 //! loopback port 0, and from [`lab::testing`] a database of the test's own
 //! (dropped when the test ends, also when it fails) and waiting with a
 //! deadline; and the runner on a local stack of its own, with the check
-//! that it left no process behind.
+//! that it left no process behind; the runner binary itself, through
+//! [`runner`], so every test starts it the same way; and the scratch copy
+//! of the tree that the proof and `runner watch` edit ([`tree`]).
+
+pub mod board;
+pub mod sample;
+pub mod tree;
 
 use std::{
     path::{Path, PathBuf},
-    process::{Output, Stdio},
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
@@ -18,6 +24,7 @@ use lab::{
     cli::{Cli, Role},
 };
 use runner::scenario::{self, Scenarios};
+use tokio::io::{AsyncBufRead, Lines};
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
@@ -75,6 +82,39 @@ pub fn succeeded(output: &Output) -> (String, String) {
     (stdout, stderr)
 }
 
+/// The runner binary on the repository's own scenarios.toml.
+pub fn runner() -> Command {
+    runner_on(&repo_root().join("scenarios.toml"))
+}
+
+/// The runner binary on the scenarios in `file`, with stdin closed: a test
+/// has no terminal to answer from, and nothing may wait for one. The flag,
+/// not the working directory, names the file, so a test runs from
+/// anywhere. A std `Command`, which tokio's converts from
+/// (`tokio::process::Command::from`) for the tests that await it.
+pub fn runner_on(file: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runner"));
+    command.arg("--scenarios").arg(file).stdin(Stdio::null());
+    command
+}
+
+/// Reads `lines` until one contains `text`; fails after `within`.
+pub async fn wait_for_line<R>(lines: &mut Lines<R>, text: &str, within: Duration)
+where
+    R: AsyncBufRead + Unpin,
+{
+    let found = tokio::time::timeout(within, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains(text) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "the runner never said {text:?}");
+}
+
 /// A local-stack folder of the test's own, under cargo's scratch space.
 pub fn local_folder(tag: &str) -> PathBuf {
     let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("local-{tag}"));
@@ -86,21 +126,18 @@ pub fn local_folder(tag: &str) -> PathBuf {
 /// stack's folder, a marker for its processes, and no DATABASE_URL (so the
 /// private PostgreSQL is used).
 pub fn local_runner(root: &Path, folder: &Path, marker: &str) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_runner"));
+    let mut command = runner_on(&root.join("scenarios.toml"));
     command
-        .arg("--scenarios")
-        .arg(root.join("scenarios.toml"))
         .env("LAB_LOCAL_DIR", folder)
         .env("LAB_TEST_MARK", marker)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null());
+        .env_remove("DATABASE_URL");
     // A scratch copy of the tree (the proof's) reuses the dependencies the
     // checkout compiled, as the demo's copy does, instead of compiling
     // them all again into its own target/.
     if root != repo_root() {
         command.env("LAB_BUILD_DIR", repo_root().join("target"));
     }
-    command
+    tokio::process::Command::from(command)
 }
 
 /// Every process still alive that carries `marker` in its environment.
@@ -149,7 +186,7 @@ pub async fn assert_nothing_left(marker: &str) {
 /// Sends SIGINT, as Ctrl-C in a terminal does.
 pub fn interrupt(child: &tokio::process::Child) {
     let pid = child.id().expect("the runner is running").to_string();
-    let status = std::process::Command::new("kill")
+    let status = Command::new("kill")
         .args(["-INT", &pid])
         .status()
         .expect("kill");
