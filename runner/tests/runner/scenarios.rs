@@ -9,7 +9,7 @@ use std::{
 
 use runner::scenario::{self, ConfigError};
 
-use crate::support::{runner, shipped};
+use crate::support::{runner, runner_on, shipped};
 
 /// A small valid file; each test breaks one line of it.
 const VALID: &str = r#"[s]
@@ -430,12 +430,13 @@ fn list_and_check_work_on_the_shipped_file() {
     assert!(ok);
     assert!(stdout.contains("4 scenarios, no problems"), "{stdout}");
     let broken = write(&VALID.replace("rate = 10", "rat = 10"));
-    let (ok, _, stderr) = run_with(
-        &["--scenarios", broken.to_str().unwrap_or_default(), "check"],
-        &[],
-    );
+    let output = runner_on(&broken)
+        .arg("check")
+        .output()
+        .expect("run the runner");
     let _ = std::fs::remove_file(&broken);
-    assert!(!ok);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
     assert!(
         stderr.contains(":6:1: s.rat: unknown key `rat`; did you mean `rate`?"),
         "{stderr}"
