@@ -2,10 +2,13 @@
 //! repository and its shipped scenarios, a scratch folder, a server on
 //! loopback port 0, and from [`lab::testing`] a database of the test's own
 //! (dropped when the test ends, also when it fails) and waiting with a
-//! deadline; and the runner on a local stack of its own, with the check
-//! that it left no process behind; the runner binary itself, through
-//! [`runner`], so every test starts it the same way; and the scratch copy
-//! of the tree that the proof and `runner watch` edit ([`tree`]).
+//! deadline. The runner binary starts through [`runner`] (or [`runner_on`]
+//! another scenarios file), so every test starts it the same way; on a
+//! local stack of its own through [`local_runner`], with the check that it
+//! left no process behind. Fixtures more than one test file uses live in
+//! submodules: a board in this process ([`board`]), a run's data
+//! ([`sample`]), and the scratch copy of the tree that the proof and
+//! `runner watch` edit ([`tree`]).
 
 pub mod board;
 pub mod sample;
