@@ -20,7 +20,7 @@ use runner::{
     scenario::Scenarios,
 };
 
-use crate::support::{repo_root, scratch, shipped};
+use crate::support::{manifests, repo_root, shipped};
 
 const DOCS: &[&str] = &[
     "README.md",
@@ -474,26 +474,6 @@ fn each_case_in_lab_md_asks_before_it_tells() {
     }
 }
 
-/// A copy of deploy/k8s with the reference solution (step 4) applied.
-fn reference_manifests() -> std::path::PathBuf {
-    let folder = scratch("docs-reference");
-    let k8s = folder.join("deploy/k8s");
-    std::fs::create_dir_all(&k8s).expect("folder");
-    for entry in std::fs::read_dir(repo_root().join("deploy/k8s")).expect("deploy/k8s") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(&path, k8s.join(path.file_name().expect("name"))).expect("copy");
-    }
-    let status = std::process::Command::new("git")
-        .arg("apply")
-        .arg(repo_root().join("solutions/step-4.patch"))
-        .current_dir(&folder)
-        .env("GIT_CEILING_DIRECTORIES", folder.parent().expect("parent"))
-        .status()
-        .expect("git apply");
-    assert!(status.success(), "step 4's patch applies");
-    k8s
-}
-
 /// The text between `<!-- model: ... -->` and `<!-- end of model -->`.
 fn model_figures(doc: &str) -> String {
     let text = read(doc);
@@ -531,7 +511,7 @@ fn at_each_sync_timing(
 fn the_models_figures_in_the_docs_are_what_the_model_predicts() {
     let scenarios = shipped();
     let scenario = scenarios.get("autoscale").expect("autoscale");
-    let folder = reference_manifests();
+    let folder = manifests("docs-reference", true, &[]);
     let hpa = runner::manifests::scaling(&folder, "api")
         .expect("the reference scales")
         .hpa
@@ -628,7 +608,8 @@ fn prompt_phrases(scenarios: &Scenarios) -> Vec<String> {
     let workers = number("bulkheads", "knobs.workers");
     let fast_workers = (workers / 4.0).floor().max(1.0);
     assert!(read("solutions/step-3.patch").contains("(workers / 4).max(1)"));
-    let solved = runner::manifests::scaling(&reference_manifests(), "api").expect("scales");
+    let solved =
+        runner::manifests::scaling(&manifests("docs-reference", true, &[]), "api").expect("scales");
     let hpa = solved.hpa.and_then(|hpa| hpa.spec).expect("an HPA");
     let baseline = runner::manifests::scaling(&repo_root().join("deploy/k8s"), "api")
         .expect("the baseline reads");

@@ -5,48 +5,14 @@
 //! 5, 15 or 30 s; a request costing 20, 40 or 60 ms of CPU). Written to
 //! target/tmp/model/autoscale.md and printed on stderr.
 
-use std::{fmt::Write as _, path::Path, process::Command, time::Duration};
+use std::{fmt::Write as _, path::Path, time::Duration};
 
 use runner::{model, scenario};
 
-use crate::support::{repo_root, runner, scratch};
+use crate::support::{manifests, repo_root, runner};
 
 const READY_DELAYS: [u64; 3] = [5, 15, 30];
 const CPU_COSTS: [u64; 3] = [20, 40, 60];
-
-/// A copy of deploy/k8s with `edit`s applied (file, from, to), after the
-/// reference solution when `solved`.
-fn manifests(name: &str, solved: bool, edits: &[(&str, &str, &str)]) -> std::path::PathBuf {
-    let folder = scratch(&format!("model-{name}"));
-    std::fs::create_dir_all(folder.join("deploy/k8s")).expect("folder");
-    for entry in std::fs::read_dir(repo_root().join("deploy/k8s")).expect("deploy/k8s") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(
-            &path,
-            folder
-                .join("deploy/k8s")
-                .join(path.file_name().expect("name")),
-        )
-        .expect("copy a manifest");
-    }
-    if solved {
-        let status = Command::new("git")
-            .arg("apply")
-            .arg(repo_root().join("solutions/step-4.patch"))
-            .current_dir(&folder)
-            .env("GIT_CEILING_DIRECTORIES", folder.parent().expect("parent"))
-            .status()
-            .expect("git apply");
-        assert!(status.success(), "step 4's patch applies");
-    }
-    for (file, from, to) in edits {
-        let path = folder.join("deploy/k8s").join(file);
-        let text = std::fs::read_to_string(&path).expect("read a manifest");
-        assert!(text.contains(from), "{file} has `{from}`");
-        std::fs::write(&path, text.replace(from, to)).expect("write a manifest");
-    }
-    folder.join("deploy/k8s")
-}
 
 /// The predicted score at every point of the grid, ready delays outer.
 fn grid(scenario: &scenario::Scenario, folder: &Path, sticky: bool) -> Vec<u32> {

@@ -223,3 +223,37 @@ pub async fn lab_stack_with(db: &TestDb, timeouts_dep: &str) -> String {
     let state = AppState::connect(&args).await.expect("api connects");
     serve(lab::api::app(state)).await
 }
+
+/// A copy of deploy/k8s with `edit`s applied (file, from, to), after the
+/// reference solution when `solved`.
+pub fn manifests(name: &str, solved: bool, edits: &[(&str, &str, &str)]) -> PathBuf {
+    let folder = scratch(&format!("model-{name}"));
+    std::fs::create_dir_all(folder.join("deploy/k8s")).expect("folder");
+    for entry in std::fs::read_dir(repo_root().join("deploy/k8s")).expect("deploy/k8s") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(
+            &path,
+            folder
+                .join("deploy/k8s")
+                .join(path.file_name().expect("name")),
+        )
+        .expect("copy a manifest");
+    }
+    if solved {
+        let status = Command::new("git")
+            .arg("apply")
+            .arg(repo_root().join("solutions/step-4.patch"))
+            .current_dir(&folder)
+            .env("GIT_CEILING_DIRECTORIES", folder.parent().expect("parent"))
+            .status()
+            .expect("git apply");
+        assert!(status.success(), "step 4's patch applies");
+    }
+    for (file, from, to) in edits {
+        let path = folder.join("deploy/k8s").join(file);
+        let text = std::fs::read_to_string(&path).expect("read a manifest");
+        assert!(text.contains(from), "{file} has `{from}`");
+        std::fs::write(&path, text.replace(from, to)).expect("write a manifest");
+    }
+    folder.join("deploy/k8s")
+}
