@@ -36,6 +36,8 @@ pub mod load;
 pub mod local;
 pub mod manifests;
 pub mod model;
+#[cfg(test)]
+mod names;
 pub mod open_files;
 pub mod output;
 pub mod print;

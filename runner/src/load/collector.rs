@@ -20,6 +20,7 @@ use std::{
 use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::{EnumIter, EnumString, IntoStaticStr};
 
 use super::answers::AnswerClass;
 use crate::scenario::{Answers, RequestMetric};
@@ -43,9 +44,22 @@ impl Outcome {
 
 /// Why a request got no answer.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    IntoStaticStr,
+    EnumString,
+    EnumIter,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorKind {
     /// The request cap ran out.
     Timeout,
@@ -58,14 +72,9 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// As data.json writes it.
+    /// As data.json writes it (strum's spelling, the same as serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::Connect => "connect",
-            Self::Body => "body",
-            Self::Other => "other",
-        }
+        self.into()
     }
 }
 

@@ -2,6 +2,7 @@
 //! "Compared with the previous run" table and `runner compare`.
 
 use serde::Serialize;
+use strum::{EnumIter, EnumString, IntoStaticStr};
 
 use crate::{data::RunData, format::number};
 
@@ -64,8 +65,9 @@ impl Compared {
 }
 
 /// Whether a metric moved, and which way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, IntoStaticStr, EnumString, EnumIter)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Verdict {
     Better,
     Worse,
@@ -73,12 +75,9 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// As the report writes it (strum's spelling, the same as serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Better => "better",
-            Self::Worse => "worse",
-            Self::Same => "same",
-        }
+        self.into()
     }
 }
 

@@ -6,6 +6,8 @@
 
 use std::{collections::HashSet, time::Duration};
 
+use strum::IntoEnumIterator;
+
 use super::{
     Check, CheckToml, Measure, Method, Probe, ProbeToml, RequestMetric, Scenario, ScenarioTables,
     ScenarioToml, Source,
@@ -348,11 +350,8 @@ fn request_metric(
     let metric = RequestMetric::named(&check.metric);
     match metric {
         None => {
-            let names = RequestMetric::ALL.map(RequestMetric::as_str);
-            at(
-                "metric",
-                unknown("request metric", &check.metric, names.into_iter()),
-            );
+            let names = RequestMetric::iter().map(RequestMetric::as_str);
+            at("metric", unknown("request metric", &check.metric, names));
         }
         Some(metric) if metric.needs_answers() && scenario.answers.is_none() => at(
             "metric",
