@@ -278,6 +278,23 @@ impl Totals {
     pub fn full_goodput(&self) -> Option<f64> {
         goodput(self.answers?.full, self.intended)
     }
+
+    /// A request metric over the whole run, from the totals (what
+    /// [`Collector::metric`] measured from the start); `None` when it
+    /// measured nothing.
+    pub fn metric(&self, metric: RequestMetric) -> Option<f64> {
+        match metric {
+            RequestMetric::P50Ms => self.corrected.p50_ms,
+            RequestMetric::P95Ms => self.corrected.p95_ms,
+            RequestMetric::P99Ms => self.corrected.p99_ms,
+            RequestMetric::MaxMs => self.corrected.max_ms,
+            RequestMetric::ErrorRate => self.error_rate(),
+            RequestMetric::Goodput => self.goodput(),
+            RequestMetric::NotSent => Some(self.not_sent as f64),
+            RequestMetric::DegradedRate => self.degraded_rate(),
+            RequestMetric::FullGoodput => self.full_goodput(),
+        }
+    }
 }
 
 /// The error rate: failed / finished.

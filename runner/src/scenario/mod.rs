@@ -539,6 +539,20 @@ impl RequestMetric {
         }
     }
 
+    /// A rise is an improvement (goodput), not a regression (latency).
+    pub fn higher_is_better(self) -> bool {
+        match self {
+            Self::Goodput | Self::FullGoodput => true,
+            Self::P50Ms
+            | Self::P95Ms
+            | Self::P99Ms
+            | Self::MaxMs
+            | Self::ErrorRate
+            | Self::NotSent
+            | Self::DegradedRate => false,
+        }
+    }
+
     /// The metric reads answer classes: the scenario must say how.
     pub fn needs_answers(self) -> bool {
         matches!(self, Self::DegradedRate | Self::FullGoodput)
