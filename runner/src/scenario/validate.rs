@@ -34,6 +34,8 @@ pub fn validate(tables: ScenarioTables) -> (Vec<Scenario>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut scenarios = Vec::new();
     let mut cases = HashSet::new();
+    // One case per scenario, numbered from 1: the file says how many.
+    let count = tables.len();
     for (name, scenario) in tables {
         let before = problems.len();
         let mut at = |keys: &[&str], message: String| {
@@ -41,8 +43,14 @@ pub fn validate(tables: ScenarioTables) -> (Vec<Scenario>, Vec<Problem>) {
             path.extend(keys.iter().map(|key| (*key).to_owned()));
             problems.push(Problem { path, message });
         };
-        if !(1..=4).contains(&scenario.case) {
-            at(&["case"], format!("must be 1 to 4, got {}", scenario.case));
+        if !(1..=count).contains(&usize::from(scenario.case)) {
+            at(
+                &["case"],
+                format!(
+                    "must be 1 to {count} (one case per scenario), got {}",
+                    scenario.case
+                ),
+            );
         } else if !cases.insert(scenario.case) {
             at(
                 &["case"],

@@ -167,7 +167,7 @@ fn an_unknown_choice_suggests_the_closest() {
 #[test]
 fn values_out_of_range_are_refused() {
     for (from, to, key, line, says) in [
-        ("case = 1", "case = 7", "s.case", 2, "must be 1 to 4"),
+        ("case = 1", "case = 7", "s.case", 2, "must be 1 to 1"),
         ("rate = 10", "rate = -1", "s.rate", 6, "above 0"),
         ("rate = 10", "rate = 0", "s.rate", 6, "above 0"),
         (
