@@ -31,6 +31,7 @@ pub mod fingerprint;
 pub mod format;
 pub mod hint;
 pub mod hpa;
+pub mod kube_fields;
 pub mod leaderboard;
 pub mod load;
 pub mod local;
