@@ -50,8 +50,8 @@ pub struct RunData {
     #[schemars(length(min = 1))]
     pub scenario: String,
     pub description: String,
-    /// The scenario's case number (scenarios.toml numbers them 1 to the
-    /// number of scenarios).
+    /// The scenario's case number, from 1 (one per scenario in
+    /// scenarios.toml).
     #[schemars(range(min = 1))]
     pub case: u8,
     /// When the run started: RFC 3339, UTC.
