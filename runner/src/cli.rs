@@ -61,7 +61,7 @@ pub enum Command {
         scenario: String,
     },
     /// The best score of each scenario among your runs in reports/, and the
-    /// total out of 400, as a Markdown table. Only runs of today's
+    /// total (out of 100 per case), as a Markdown table. Only runs of today's
     /// scenarios against their workload are ranked.
     Leaderboard(LeaderboardArgs),
     /// The room's live leaderboard (the facilitator runs it): a page that
@@ -199,8 +199,9 @@ pub struct SubmitArgs {
 
 #[derive(Debug, Args)]
 pub struct StepArgs {
-    /// The step: the case number, 1-4.
-    #[arg(value_parser = clap::value_parser!(u8).range(1..=4))]
+    /// The step: a case number that has a solution (solutions/step-N.patch;
+    /// see `runner list`).
+    #[arg(value_parser = clap::value_parser!(u8).range(1..))]
     pub step: u8,
 }
 
@@ -241,7 +242,7 @@ pub struct RunArgs {
     pub targets: Targets,
 
     /// The kubeconfig context whose cluster the Kubernetes probes read
-    /// (case 4), whatever context is current.
+    /// (a cluster case), whatever context is current.
     #[arg(long, env = "LAB_KUBE_CONTEXT", default_value = "k3d-resilience-lab")]
     pub context: String,
 
@@ -281,7 +282,8 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// The scenario to run (see `runner list`); a local one (cases 1-3).
+    /// The scenario to run (see `runner list`); a local one, not a cluster
+    /// case.
     pub scenario: String,
 
     /// Run for this long instead of the scenario's duration (e.g. 10s): a

@@ -50,7 +50,9 @@ pub struct RunData {
     #[schemars(length(min = 1))]
     pub scenario: String,
     pub description: String,
-    #[schemars(range(min = 1, max = 4))]
+    /// The scenario's case number, from 1 (one per scenario in
+    /// scenarios.toml).
+    #[schemars(range(min = 1))]
     pub case: u8,
     /// When the run started: RFC 3339, UTC.
     pub started_at: String,

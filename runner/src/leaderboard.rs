@@ -1,5 +1,5 @@
 //! `runner leaderboard`: the best score of each scenario among the runs in
-//! `reports/`, and the total out of 100 per scenario (400 for the four).
+//! `reports/`, and the total out of 100 per scenario.
 //!
 //! Only runs that measured today's exercise are ranked: finished (not
 //! interrupted), against the scenario's workload (not flagged), and with the

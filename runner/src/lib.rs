@@ -31,11 +31,14 @@ pub mod fingerprint;
 pub mod format;
 pub mod hint;
 pub mod hpa;
+pub mod kube_fields;
 pub mod leaderboard;
 pub mod load;
 pub mod local;
 pub mod manifests;
 pub mod model;
+#[cfg(test)]
+mod names;
 pub mod open_files;
 pub mod output;
 pub mod print;

@@ -57,15 +57,25 @@ impl Solution {
         })
     }
 
-    /// The steps that have a patch in `<root>/solutions`.
+    /// The steps that have a patch in `<root>/solutions`, in order: the
+    /// folder says which there are (none when it cannot be read).
     pub fn steps(root: &Path) -> Vec<u8> {
-        (1..=4)
-            .filter(|step| {
-                root.join("solutions")
-                    .join(format!("step-{step}.patch"))
-                    .is_file()
+        let Ok(entries) = std::fs::read_dir(root.join("solutions")) else {
+            return Vec::new();
+        };
+        let mut steps: Vec<u8> = entries
+            .filter_map(|entry| entry.ok().filter(|entry| entry.path().is_file()))
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let step = name
+                    .to_str()?
+                    .strip_prefix("step-")?
+                    .strip_suffix(".patch")?;
+                step.parse().ok()
             })
-            .collect()
+            .collect();
+        steps.sort_unstable();
+        steps
     }
 
     pub fn state(&self) -> anyhow::Result<State> {
@@ -165,5 +175,22 @@ impl Solution {
                 .trim()
                 .to_owned()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_case_has_a_solution_and_every_solution_a_case() {
+        let scenarios = crate::scenario::shipped();
+        let mut cases: Vec<u8> = scenarios
+            .list
+            .iter()
+            .map(|scenario| scenario.case)
+            .collect();
+        cases.sort_unstable();
+        assert_eq!(Solution::steps(&scenarios.root()), cases);
     }
 }

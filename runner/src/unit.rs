@@ -39,7 +39,7 @@ impl Unit {
         let unit = match field {
             _ if field.ends_with("_ms") => Self::Ms,
             _ if field.ends_with("Utilization") => Self::Percent,
-            _ if field.to_ascii_lowercase().ends_with("replicas") => Self::Replicas,
+            _ if crate::kube_fields::counts_replicas(field) => Self::Replicas,
             _ if field.ends_with("calls_per_request") => Self::CallsPerRequest,
             _ if field.starts_with("jobs.") => Self::Jobs,
             "in_use" | "connections.api" | "connections.other" => Self::Connections,

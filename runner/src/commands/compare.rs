@@ -40,10 +40,12 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         })?,
     };
     let comparison = report::compare(data, earlier);
-    crate::outln!("{:<12} {:>22} {:>22}", "", comparison.run_id, args.run);
+    let width = comparison.rows.iter().map(|row| row.metric.len()).max();
+    let width = width.unwrap_or_default().max(12);
+    crate::outln!("{:<width$} {:>22} {:>22}", "", comparison.run_id, args.run);
     for row in &comparison.rows {
         crate::outln!(
-            "{:<12} {:>12} {:>12}  {}",
+            "{:<width$} {:>12} {:>12}  {}",
             row.metric,
             row.before,
             row.after,

@@ -20,6 +20,7 @@ use std::{
 use hdrhistogram::Histogram;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::{EnumIter, EnumString, IntoStaticStr};
 
 use super::answers::AnswerClass;
 use crate::scenario::{Answers, RequestMetric};
@@ -43,9 +44,22 @@ impl Outcome {
 
 /// Why a request got no answer.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    IntoStaticStr,
+    EnumString,
+    EnumIter,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorKind {
     /// The request cap ran out.
     Timeout,
@@ -58,14 +72,9 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// As data.json writes it.
+    /// As data.json writes it (strum's spelling, the same as serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::Connect => "connect",
-            Self::Body => "body",
-            Self::Other => "other",
-        }
+        self.into()
     }
 }
 
@@ -268,6 +277,23 @@ impl Totals {
     /// Full answers / intended; `None` without answer classes.
     pub fn full_goodput(&self) -> Option<f64> {
         goodput(self.answers?.full, self.intended)
+    }
+
+    /// A request metric over the whole run, from the totals (what
+    /// [`Collector::metric`] measured from the start); `None` when it
+    /// measured nothing.
+    pub fn metric(&self, metric: RequestMetric) -> Option<f64> {
+        match metric {
+            RequestMetric::P50Ms => self.corrected.p50_ms,
+            RequestMetric::P95Ms => self.corrected.p95_ms,
+            RequestMetric::P99Ms => self.corrected.p99_ms,
+            RequestMetric::MaxMs => self.corrected.max_ms,
+            RequestMetric::ErrorRate => self.error_rate(),
+            RequestMetric::Goodput => self.goodput(),
+            RequestMetric::NotSent => Some(self.not_sent as f64),
+            RequestMetric::DegradedRate => self.degraded_rate(),
+            RequestMetric::FullGoodput => self.full_goodput(),
+        }
     }
 }
 

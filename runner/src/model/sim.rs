@@ -15,6 +15,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use super::Assumptions;
 use crate::{
     hpa::{self, History, PodMetric},
+    kube_fields,
     load::{
         arrivals::Arrivals,
         collector::{Collector, ErrorKind, Outcome, Totals},
@@ -757,15 +758,12 @@ fn probe_records(scenario: &Scenario, spec: Option<&hpa::Spec>, sim: &Sim) -> Ve
                 return None;
             };
             let known: Vec<(&str, &Vec<(f64, f64)>)> = match object.kind {
-                KubeKind::Deployment => vec![("status.readyReplicas", &sim.ready)],
+                KubeKind::Deployment => vec![(kube_fields::READY_REPLICAS, &sim.ready)],
                 KubeKind::HorizontalPodAutoscaler => vec![
-                    ("spec.minReplicas", &minimum),
-                    ("status.currentReplicas", &hpa.current),
-                    ("status.desiredReplicas", &hpa.desired),
-                    (
-                        "status.currentMetrics.0.resource.current.averageUtilization",
-                        &hpa.utilisation,
-                    ),
+                    (kube_fields::MIN_REPLICAS, &minimum),
+                    (kube_fields::CURRENT_REPLICAS, &hpa.current),
+                    (kube_fields::DESIRED_REPLICAS, &hpa.desired),
+                    (kube_fields::CPU_UTILIZATION, &hpa.utilisation),
                 ],
             };
             let series = known

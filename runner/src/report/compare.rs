@@ -1,71 +1,54 @@
 //! A run against an earlier one, metric by metric: the report's
 //! "Compared with the previous run" table and `runner compare`.
 
+use std::iter;
+
 use serde::Serialize;
+use strum::{EnumIter, EnumString, IntoEnumIterator, IntoStaticStr};
 
-use crate::{data::RunData, format::number};
+use crate::{data::RunData, format::number, scenario::RequestMetric};
 
-/// The metrics compared between runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What is compared between runs: the score, then every request metric,
+/// by the name a check gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compared {
     Score,
-    P50,
-    P95,
-    P99,
-    ErrorRate,
-    Goodput,
-    DegradedRate,
-    FullGoodput,
+    Request(RequestMetric),
 }
 
 impl Compared {
-    pub const ALL: [Self; 8] = [
-        Self::Score,
-        Self::P50,
-        Self::P95,
-        Self::P99,
-        Self::ErrorRate,
-        Self::Goodput,
-        Self::DegradedRate,
-        Self::FullGoodput,
-    ];
+    /// The score, then the request metrics in their enum's order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        iter::once(Self::Score).chain(RequestMetric::iter().map(Self::Request))
+    }
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Score => "score",
-            Self::P50 => "p50 ms",
-            Self::P95 => "p95 ms",
-            Self::P99 => "p99 ms",
-            Self::ErrorRate => "error rate",
-            Self::Goodput => "goodput",
-            Self::DegradedRate => "degraded rate",
-            Self::FullGoodput => "full goodput",
+            Self::Request(metric) => metric.as_str(),
         }
     }
 
     fn higher_is_better(self) -> bool {
-        matches!(self, Self::Score | Self::Goodput | Self::FullGoodput)
+        match self {
+            Self::Score => true,
+            Self::Request(metric) => metric.higher_is_better(),
+        }
     }
 
     /// The metric's value in `run`; `None` when it measured nothing.
     pub fn of(self, run: &RunData) -> Option<f64> {
-        let totals = &run.totals;
         match self {
             Self::Score => Some(f64::from(run.score.total)),
-            Self::P50 => totals.corrected.p50_ms,
-            Self::P95 => totals.corrected.p95_ms,
-            Self::P99 => totals.corrected.p99_ms,
-            Self::ErrorRate => totals.error_rate(),
-            Self::Goodput => totals.goodput(),
-            Self::DegradedRate => totals.degraded_rate(),
-            Self::FullGoodput => totals.full_goodput(),
+            Self::Request(metric) => run.totals.metric(metric),
         }
     }
 }
 
 /// Whether a metric moved, and which way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, IntoStaticStr, EnumString, EnumIter)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Verdict {
     Better,
     Worse,
@@ -73,12 +56,9 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// As the report writes it (strum's spelling, the same as serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Better => "better",
-            Self::Worse => "worse",
-            Self::Same => "same",
-        }
+        self.into()
     }
 }
 
@@ -102,8 +82,7 @@ pub struct Comparison {
 /// `data` against an earlier run, metric by metric.
 pub fn compare(data: &RunData, previous: &RunData) -> Comparison {
     let show = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), number);
-    let rows = Compared::ALL
-        .into_iter()
+    let rows = Compared::all()
         .map(|metric| {
             let (before, after) = (metric.of(previous), metric.of(data));
             let verdict = match (before, after) {
@@ -125,5 +104,36 @@ pub fn compare(data: &RunData, previous: &RunData) -> Comparison {
         href: format!("../{}/report.html", previous.run_id),
         run_id: previous.run_id.clone(),
         rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_metric_is_compared_by_its_name_and_direction() {
+        let mut before = crate::data::example("tx", "20261129T110000Z-0001", 40, "d");
+        let mut after = crate::data::example("tx", "20261129T120000Z-0002", 90, "d");
+        before.totals.corrected.p95_ms = Some(100.0);
+        after.totals.corrected.p95_ms = Some(50.0);
+        after.totals.succeeded = 0;
+        after.totals.failed = 1;
+        let rows = compare(&after, &before).rows;
+        let names: Vec<&str> = rows.iter().map(|row| row.metric).collect();
+        let mut expected = vec!["score"];
+        expected.extend(RequestMetric::iter().map(RequestMetric::as_str));
+        assert_eq!(names, expected);
+        let verdict = |name: &str| {
+            rows.iter()
+                .find(|row| row.metric == name)
+                .map(|row| row.verdict)
+        };
+        assert_eq!(verdict("score"), Some(Verdict::Better));
+        assert_eq!(verdict("p95_ms"), Some(Verdict::Better));
+        assert_eq!(verdict("goodput"), Some(Verdict::Worse));
+        assert_eq!(verdict("error_rate"), Some(Verdict::Worse));
+        // Without answer classes there is nothing to compare.
+        assert_eq!(verdict("full_goodput"), Some(Verdict::Same));
     }
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::{
     data::{self, RunData, Runs, write_atomically},
+    kube_fields,
     load::collector::{AnswerCounts, SecondSummary, Totals},
     probe::ProbeRecord,
     scenario::{Answers, Measure, RequestMetric},
@@ -172,7 +173,7 @@ fn scaling(probes: &[ProbeRecord]) -> Vec<Replicas> {
     let mut found = Vec::new();
     for probe in probes {
         for series in &probe.series {
-            if !series.field.to_ascii_lowercase().ends_with("replicas") {
+            if !kube_fields::counts_replicas(&series.field) {
                 continue;
             }
             let mut points = series.points.iter().copied();
@@ -225,7 +226,7 @@ fn charts(data: &RunData, previous: Option<&RunData>, scaling: &[Replicas]) -> V
     let serving = scaling
         .iter()
         .filter(|replicas| replicas.rose.is_some())
-        .min_by_key(|replicas| !replicas.field.ends_with("readyReplicas"));
+        .min_by_key(|replicas| replicas.field != kube_fields::READY_REPLICAS);
     if let (Some((second, label)), Some(latency)) = (
         serving.and_then(Replicas::marker),
         charts.iter_mut().find(|chart| chart.id == "latency"),

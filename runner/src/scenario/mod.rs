@@ -12,6 +12,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::{EnumIter, EnumString, IntoEnumIterator, IntoStaticStr};
 
 pub use load::{ConfigError, load};
 
@@ -178,25 +179,38 @@ pub struct Answers {
 }
 
 /// A lab service a scenario loads or a probe reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, IntoStaticStr, EnumString, EnumIter)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Service {
     Api,
     Worker,
 }
 
 impl Service {
+    /// As the file writes it (strum's spelling, the same as serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Api => "api",
-            Self::Worker => "worker",
-        }
+        self.into()
     }
 }
 
 /// The HTTP method of a scenario's requests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    IntoStaticStr,
+    EnumString,
+    EnumIter,
+)]
 #[serde(rename_all = "UPPERCASE")]
+#[strum(serialize_all = "UPPERCASE")]
 pub enum Method {
     #[default]
     Get,
@@ -215,13 +229,9 @@ impl Method {
         }
     }
 
+    /// As the file writes it (strum's spelling, the same as serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-            Self::Put => "PUT",
-            Self::Delete => "DELETE",
-        }
+        self.into()
     }
 }
 
@@ -280,21 +290,17 @@ pub struct KubeObject {
     pub name: String,
 }
 
-/// The kinds a probe can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The kinds a probe can read, named as Kubernetes names them (the
+/// variant's own name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, EnumIter)]
 pub enum KubeKind {
     HorizontalPodAutoscaler,
     Deployment,
 }
 
 impl KubeKind {
-    pub const ALL: [Self; 2] = [Self::HorizontalPodAutoscaler, Self::Deployment];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
-            Self::Deployment => "Deployment",
-        }
+        self.into()
     }
 }
 
@@ -302,16 +308,20 @@ impl TryFrom<String> for KubeObject {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        let kinds = || KubeKind::ALL.map(KubeKind::as_str).join(" or ");
+        let kinds = || {
+            KubeKind::iter()
+                .map(KubeKind::as_str)
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
         let Some((kind, name)) = text.split_once('/') else {
             return Err(format!(
                 "`{text}` is not Kind/name, e.g. HorizontalPodAutoscaler/api"
             ));
         };
-        let kind = KubeKind::ALL
-            .into_iter()
-            .find(|known| known.as_str() == kind)
-            .ok_or_else(|| format!("`{kind}` is not a kind a probe reads; use {}", kinds()))?;
+        let kind = kind
+            .parse::<KubeKind>()
+            .map_err(|_| format!("`{kind}` is not a kind a probe reads; use {}", kinds()))?;
         if name.is_empty() || name.contains('/') {
             return Err(format!(
                 "`{text}` is not Kind/name, e.g. HorizontalPodAutoscaler/api"
@@ -443,8 +453,21 @@ pub struct CheckToml {
 }
 
 /// How a probe's series is summed up for a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    IntoStaticStr,
+    EnumString,
+    EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Stat {
     Max,
     Mean,
@@ -452,19 +475,32 @@ pub enum Stat {
 }
 
 impl Stat {
+    /// As the file writes it (strum's spelling, the same as serde's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Max => "max",
-            Self::Mean => "mean",
-            Self::Last => "last",
-        }
+        self.into()
     }
 }
 
 /// The request metrics a check can name. Latency is from the intended
 /// send time (see [`crate::load::collector`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// Every list of them iterates the enum (`RequestMetric::iter`), and their
+// names are strum's spelling, the same as serde's (a plain comment: a doc
+// comment would be the schema's description).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    IntoStaticStr,
+    EnumString,
+    EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RequestMetric {
     P50Ms,
     P95Ms,
@@ -483,30 +519,9 @@ pub enum RequestMetric {
 }
 
 impl RequestMetric {
-    pub const ALL: [Self; 9] = [
-        Self::P50Ms,
-        Self::P95Ms,
-        Self::P99Ms,
-        Self::MaxMs,
-        Self::ErrorRate,
-        Self::Goodput,
-        Self::NotSent,
-        Self::DegradedRate,
-        Self::FullGoodput,
-    ];
-
+    /// As the file and data.json write it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::P50Ms => "p50_ms",
-            Self::P95Ms => "p95_ms",
-            Self::P99Ms => "p99_ms",
-            Self::MaxMs => "max_ms",
-            Self::ErrorRate => "error_rate",
-            Self::Goodput => "goodput",
-            Self::NotSent => "not_sent",
-            Self::DegradedRate => "degraded_rate",
-            Self::FullGoodput => "full_goodput",
-        }
+        self.into()
     }
 
     /// What the metric measures, in words.
@@ -524,6 +539,20 @@ impl RequestMetric {
         }
     }
 
+    /// A rise is an improvement (goodput), not a regression (latency).
+    pub fn higher_is_better(self) -> bool {
+        match self {
+            Self::Goodput | Self::FullGoodput => true,
+            Self::P50Ms
+            | Self::P95Ms
+            | Self::P99Ms
+            | Self::MaxMs
+            | Self::ErrorRate
+            | Self::NotSent
+            | Self::DegradedRate => false,
+        }
+    }
+
     /// The metric reads answer classes: the scenario must say how.
     pub fn needs_answers(self) -> bool {
         matches!(self, Self::DegradedRate | Self::FullGoodput)
@@ -531,6 +560,6 @@ impl RequestMetric {
 
     /// The metric written `name` in the file.
     pub fn named(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|metric| metric.as_str() == name)
+        name.parse().ok()
     }
 }

@@ -117,7 +117,10 @@ fn unknown_steps_are_refused_clearly() {
         "{stderr}"
     );
     let out_of_range = run_in(&root, &["solve", "7"]);
-    assert_eq!(out_of_range.status.code(), Some(2), "clap refuses it");
+    assert_eq!(out_of_range.status.code(), Some(1));
+    assert!(text(&out_of_range.stderr).contains("no solution for step 7"));
+    let zero = run_in(&root, &["solve", "0"]);
+    assert_eq!(zero.status.code(), Some(2), "clap refuses it");
 }
 
 fn git(root: &Path, args: &[&str]) -> String {
