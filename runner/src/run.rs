@@ -416,28 +416,7 @@ async fn preflight(
     for service in services {
         healthy(&client, service, targets).await?;
     }
-    let fetcher = |source: &Source| match (source, &kubernetes) {
-        (Source::Service { service, path }, _) => Ok(Fetcher::Http {
-            client: client.clone(),
-            url: format!("{}{path}", targets.url(*service)),
-        }),
-        (Source::Kubernetes(object), Some(kube)) => Ok(Fetcher::Kubernetes(Box::new(
-            probe::kubernetes::Object::new(kube, object),
-        ))),
-        (Source::Kubernetes(object), None) => {
-            Err(anyhow::anyhow!("no Kubernetes client to read {object}"))
-        }
-    };
-    let fetchers: Vec<Fetcher> = scenario
-        .probes
-        .iter()
-        .map(|probe| fetcher(&probe.source))
-        .collect::<anyhow::Result<_>>()?;
-    for fetcher in &fetchers {
-        if let (Fetcher::Kubernetes(object), Some(context)) = (fetcher, context) {
-            object.exists(context).await?;
-        }
-    }
+    let fetchers = probe::fetchers(&scenario.probes, targets, kubernetes.as_ref(), context).await?;
     Ok((fetchers, kubernetes))
 }
 

@@ -15,7 +15,10 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::scenario::{Probe, Stat};
+use crate::{
+    scenario::{Probe, Source, Stat},
+    targets::Targets,
+};
 
 /// Where one probe's documents come from.
 #[derive(Debug, Clone)]
@@ -26,6 +29,39 @@ pub enum Fetcher {
     },
     // Boxed: a kube client is several times the size of the HTTP variant.
     Kubernetes(Box<kubernetes::Object>),
+}
+
+/// Where each of `probes` reads, in their order: a service's JSON over
+/// HTTP at its target, or a Kubernetes object through `kube`. An object
+/// missing from the cluster is an error before the run, not a run of empty
+/// polls.
+pub async fn fetchers(
+    probes: &[Probe],
+    targets: &Targets,
+    kube: Option<&kube::Client>,
+    context: Option<&str>,
+) -> anyhow::Result<Vec<Fetcher>> {
+    let client = reqwest::Client::new();
+    let mut fetchers = Vec::with_capacity(probes.len());
+    for probe in probes {
+        fetchers.push(match (&probe.source, kube) {
+            (Source::Service { service, path }, _) => Fetcher::Http {
+                client: client.clone(),
+                url: format!("{}{path}", targets.url(*service)),
+            },
+            (Source::Kubernetes(object), Some(kube)) => {
+                let object = kubernetes::Object::new(kube, object);
+                if let Some(context) = context {
+                    object.exists(context).await?;
+                }
+                Fetcher::Kubernetes(Box::new(object))
+            }
+            (Source::Kubernetes(object), None) => {
+                anyhow::bail!("no Kubernetes client to read {object}")
+            }
+        });
+    }
+    Ok(fetchers)
 }
 
 impl Fetcher {

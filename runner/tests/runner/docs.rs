@@ -748,3 +748,31 @@ fn the_cheat_sheet_names_each_case_its_files_marker_and_the_pass_mark() {
         }
     }
 }
+
+/// The leaderboard's total is 100 a case: wherever the docs say "out of N"
+/// for something larger than one run, N is that total for today's cases.
+#[test]
+fn every_total_in_the_docs_is_100_a_case() {
+    let total = 100 * shipped().list.len();
+    let mut seen = 0;
+    for doc in DOCS {
+        let text = read(doc);
+        for (at, _) in text.match_indices("out of ") {
+            let digits: String = text[at + "out of ".len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            match digits.parse::<usize>() {
+                Ok(100) | Err(_) => {}
+                Ok(n) => {
+                    assert_eq!(
+                        n, total,
+                        "{doc}: `out of {n}`, while the cases add up to {total}"
+                    );
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(seen >= 2, "the README and LEADERBOARD.md name the total");
+}
